@@ -1,0 +1,213 @@
+"""Roster import end to end on SQLite: preview + commit of 10 000 and 100 000-row rosters, then
+the same file again (all unchanged). Prints rows/s and the child's peak RSS.
+
+Run from the repository root:  python -m bench.import_commit [--rows 10000 100000]
+Each size runs in a fresh child process on a fresh database, so its peak RSS is its own.
+
+With --compare-django it also times django-import-export in bulk mode importing the same rows
+into an equivalent model on SQLite, in its own virtualenv (bench/django_import_export_peer.py
+says which version and why), and prints the ratio against the issue's "at least 15x faster".
+django-import-export cannot read the messy roster (title rows, two-row merged header, text
+numbers), so it gets the plain-header roster with the same rows and columns; TierLedger is timed
+on that very file too, and the verdict takes the lower of the two ratios (same plain file, and
+TierLedger on the messy file), so it never flatters TierLedger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _peak_mb() -> float:
+    # VmHWM is this process's own high-water mark (ru_maxrss can include the parent's).
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _child(path: str, db: str) -> None:
+    from service import migrate
+    from service.access.actor import SYSTEM
+    from service.db import make_engine, session_scope
+    from service.imports import service as imports
+    from service.reference import service as reference_service
+
+    engine = make_engine(f"sqlite:///{db}")
+    migrate.upgrade(engine)
+    with session_scope(engine) as s:
+        reference_service.load(s)
+    data = Path(path).read_bytes()
+    out = {}
+    for run in ("first", "again"):
+        started = time.perf_counter()
+        with session_scope(engine) as s:
+            batch = imports.preview(
+                s,
+                SYSTEM,
+                filename="roster.xlsx",
+                data=data,
+                today=date(2026, 11, 23),
+                data_year=2024,
+            )
+            previewed = time.perf_counter() - started
+            batch = imports.commit(s, SYSTEM, batch.id or 0)
+            counts = (batch.rows, batch.created, batch.updated, batch.unchanged, batch.error_rows)
+        out[run] = {
+            "seconds": time.perf_counter() - started,
+            "preview_seconds": previewed,
+            "counts": counts,
+        }
+    out["peak_mb"] = _peak_mb()
+    print(json.dumps(out))
+
+
+def _tierledger(path: Path, db: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.import_commit", "--child", str(path), str(db)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        check=True,
+    )
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    for run in ("first", "again"):
+        assert r[run]["counts"][4] == 0, r[run]  # no error rows
+    assert r["again"]["seconds"] < r["first"]["seconds"]
+    return r
+
+
+def _print_tierledger(n: int, r: dict) -> None:
+    for run in ("first", "again"):
+        m = r[run]
+        rows, created, _u, unchanged, _errors = m["counts"]
+        print(
+            f"{n:>8} {run:>6} {m['preview_seconds']:>10.2f} {m['seconds']:>8.2f} "
+            f"{rows / m['seconds']:>8.0f} {created:>8} {unchanged:>9} "
+            f"{r['peak_mb']:>12.0f}",
+            flush=True,
+        )
+
+
+def _compare(tmp: Path, messy_runs: dict[int, dict], timeout: float) -> None:
+    from bench import django_import_export_peer as peer
+    from bench.roster import make_roster
+
+    peer.ensure_venv()
+    print(f"\ndjango-import-export {peer.PINS['django-import-export']} in {peer.VENV}: {peer.WHY}")
+    print(
+        "bulk mode: use_bulk=True, batch_size=1000, skip_unchanged, import_id_fields="
+        "['credit_code'], one transaction, SQLite WAL + synchronous=NORMAL like TierLedger"
+    )
+    print(f"each django-import-export size is capped at {timeout:.0f} s\n")
+    print(
+        f"{'rows':>8} {'tool':<21} {'file':<6} {'run':>6} {'total s':>8} {'rows/s':>8} "
+        f"{'peak RSS MB':>12}"
+    )
+    ratios: dict[int, tuple[float, float]] = {}
+    unfinished: list[int] = []
+    for n, tl_messy in messy_runs.items():
+        plain = tmp / f"plain-{n}.xlsx"
+        plain.write_bytes(make_roster(n, seed=1, messy=False))
+        tl_plain = _tierledger(plain, tmp / f"cmp-plain-{n}.sqlite3")
+        for label, r in (("messy", tl_messy), ("plain", tl_plain)):
+            for run in ("first", "again"):
+                m = r[run]
+                print(
+                    f"{n:>8} {'TierLedger':<21} {label:<6} {run:>6} {m['seconds']:>8.2f} "
+                    f"{m['counts'][0] / m['seconds']:>8.0f} {r['peak_mb']:>12.0f}",
+                    flush=True,
+                )
+        where = tmp / f"dje-{n}"
+        d = peer.run(plain, where, timeout=timeout)
+        if d is None:
+            unfinished.append(n)
+            print(
+                f"{n:>8} {'django-import-export':<21} {'plain':<6} "
+                f"did not finish in {timeout:.0f} s"
+            )
+            continue
+        assert d["stored"] == n, d
+        assert d["first"]["totals"]["new"] == n, d
+        assert d["again"]["totals"]["skip"] == n, d
+        for run in ("first", "again"):
+            m = d[run]
+            print(
+                f"{n:>8} {'django-import-export':<21} {'plain':<6} {run:>6} "
+                f"{m['seconds']:>8.2f} {m['rows'] / m['seconds']:>8.0f} {d['peak_mb']:>12.0f}",
+                flush=True,
+            )
+        same = d["first"]["seconds"] / tl_plain["first"]["seconds"]
+        vs_messy = d["first"]["seconds"] / tl_messy["first"]["seconds"]
+        again = d["again"]["seconds"] / tl_plain["again"]["seconds"]
+        ratios[n] = (same, vs_messy)
+        print(
+            f"{n:>8} ratio, first import: {same:.1f}x on the same plain file, {vs_messy:.1f}x "
+            f"with TierLedger on the messy file; re-import (unchanged): {again:.1f}x",
+            flush=True,
+        )
+    print()
+    for n in unfinished:
+        print(f"{n} rows: django-import-export did not finish within {timeout:.0f} s, so no ratio")
+    if not ratios:
+        print("TierLedger >= 15x faster than django-import-export: not measured")
+        return
+    low_n, low = min(((n, min(r)) for n, r in ratios.items()), key=lambda x: x[1])
+    verdict = "YES" if low >= 15 else "NO"
+    sizes_done = ", ".join(f"{n:,}" for n in ratios)
+    print(
+        f"TierLedger >= 15x faster than django-import-export (first import, rows: {sizes_done}): "
+        f"{verdict} (lowest ratio {low:.1f}x at {low_n:,} rows)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument(
+        "--compare-django",
+        action="store_true",
+        help="also time django-import-export (bulk mode) on the same rows, in its own venv",
+    )
+    parser.add_argument(
+        "--django-timeout",
+        type=float,
+        default=1200,
+        metavar="S",
+        help="cap on each django-import-export size, seconds (default 1200)",
+    )
+    parser.add_argument("--child", nargs=2, metavar=("PATH", "DB"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    from bench.roster import make_roster
+
+    print(
+        f"{'rows':>8} {'run':>6} {'preview s':>10} {'total s':>8} {'rows/s':>8} "
+        f"{'created':>8} {'unchanged':>9} {'peak RSS MB':>12}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        messy_runs = {}
+        for n in args.rows:
+            path = Path(tmp) / f"roster-{n}.xlsx"
+            path.write_bytes(make_roster(n, seed=1, messy=True))
+            messy_runs[n] = _tierledger(path, Path(tmp) / f"bench-{n}.sqlite3")
+            _print_tierledger(n, messy_runs[n])
+        if args.compare_django:
+            _compare(Path(tmp), messy_runs, args.django_timeout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pure workbook writers: subsector ledgers, tier reports, formula-safe text; values in."""

@@ -1,0 +1,1 @@
+"""Alembic migrations, shipped in the package so `tierledger db upgrade` finds them."""

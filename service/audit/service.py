@@ -1,0 +1,71 @@
+"""Writing and reading the audit trail; every write in the service calls `record`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+
+from service.access.actor import Actor
+from service.audit.models import AuditEvent
+from service.requestid import current_request_id
+
+
+def display(value: Any) -> Any:
+    """A JSON-safe value that reads as the user entered it (Decimals keep their digits)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [display(v) for v in value]
+    return str(value)
+
+
+def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:
+    """{field: [old, new]} for every field whose value changed."""
+    before = before or {}
+    after = after or {}
+    out: dict[str, Any] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = display(before.get(key)), display(after.get(key))
+        if old != new:
+            out[key] = [old, new]
+    return out
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    *,
+    action: str,
+    entity: str,
+    entity_id: Any = "",
+    entity_repr: str = "",
+    enterprise_id: int | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
+    source: str = "",
+) -> AuditEvent:
+    """Add one audit event to the caller's transaction (it commits or rolls back with it)."""
+    event = AuditEvent(
+        actor_id=actor.id,
+        actor_name=actor.name,
+        actor_role=actor.role,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        entity_repr=entity_repr[:300],
+        enterprise_id=enterprise_id,
+        changes=changes if changes is not None else diff(before, after),
+        source=source,
+        request_id=current_request_id() or "",
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,135 @@
+"""Database edges: the naming convention, the base table, the engine and the session scopes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel
+
+# Set before any model is defined: a convention only applies to tables built after it.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+WRITE_OPTION = "tierledger_writer"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp that is always UTC-aware in Python, whatever the database keeps."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            # SQLite keeps no offset; what we stored was UTC.
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def money_column(**kw: Any) -> Any:
+    """万元 as an exact decimal; 4 places so that a figure given in 元 converts exactly."""
+    return Field(default=None, sa_type=sa.Numeric(18, 4), **kw)
+
+
+class TimestampedTable(SQLModel):
+    """Columns every table carries."""
+
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=UTCDateTime,
+        nullable=False,
+        sa_column_kwargs={"onupdate": utcnow},
+    )
+
+
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling defeats SAVEPOINT and transactional DDL;
+        # SQLAlchemy's documented recipe: autocommit at the driver, BEGIN emitted by us.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.close()
+
+    return on_connect
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 15_000, **kw: Any) -> Engine:
+    """The one engine factory: SQLite gets the pysqlite recipe, WAL, FKs and a busy timeout."""
+    if url.startswith("sqlite"):
+        kw.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+        engine = sa.create_engine(url, **kw)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            # A writer takes the lock up front (IMMEDIATE) so two writers queue on the busy
+            # timeout instead of one failing with "database is locked" when it upgrades a
+            # read lock; readers stay DEFERRED so they never wait on a long import.
+            immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    kw.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kw)
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, marked so that its transactions begin as writers."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def is_sqlite(engine_or_conn: Engine | sa.Connection) -> bool:
+    return engine_or_conn.dialect.name == "sqlite"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed by this edge before the response is sent."""
+    engine = request.app.state.engine
+    if request.method not in SAFE_METHODS:
+        engine = writer(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+        session.commit()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@contextlib.contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """The CLI's transaction: commit once at the end, roll back on any error."""
+    with Session(writer(engine), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,1 @@
+"""Enterprises: the files the ledger keeps."""

@@ -1,0 +1,1 @@
+"""District roster import: preview, commit, approve, revert, and the batch record."""

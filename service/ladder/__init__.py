@@ -1,0 +1,1 @@
+"""The tier ladder: designations, the current tier and the eligibility engine."""

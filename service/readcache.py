@@ -1,0 +1,153 @@
+"""A per-process cache of hot GET responses, keyed by the ledger version so no write is missed.
+
+`ledger_state.version` is bumped by a database trigger on every audit_event insert, and every
+write in the service records an audit event in its own transaction: a committed write, by this
+process or any other, changes the version the next request reads. A request reads the version
+first, then its data, so what it stores is never older than the version it stores it under
+(SQLite reads one snapshot; PostgreSQL's later statements see later commits, never earlier
+ones). Rolled-back bumps are never seen by a read-only request, and committed versions only
+grow, so a version never names two different states of the ledger.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import BaseModel, TypeAdapter
+from sqlmodel import Session
+
+from service.access import scope
+from service.access.actor import Actor
+from service.audit.models import LedgerState
+
+MAX_ENTRY_BYTES = 1024 * 1024  # a 500-row page is about 0.5 MB; nothing bigger is kept
+MAX_TOTAL_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Cached:
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+class ResponseCache:
+    """A bounded LRU of rendered responses for one ledger version at a time."""
+
+    def __init__(self, max_entries: int, max_bytes: int = MAX_TOTAL_BYTES) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, Cached] = OrderedDict()
+        self._bytes = 0
+        self._version = -1
+        self._lock = threading.Lock()
+
+    def _move_to(self, version: int) -> bool:
+        """Forget older versions; False when the caller's version is already superseded."""
+        if version > self._version:
+            self._entries.clear()
+            self._bytes = 0
+            self._version = version
+        return version == self._version
+
+    def get(self, version: int, key: Hashable) -> Cached | None:
+        with self._lock:
+            if not self._move_to(version):
+                return None
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+            return hit
+
+    def put(self, version: int, key: Hashable, value: Cached) -> None:
+        size = len(value.body)
+        if size > MAX_ENTRY_BYTES or self.max_entries <= 0:
+            return
+        with self._lock:
+            if not self._move_to(version):
+                return
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._entries[key] = value
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_VERSION_SQL = f"SELECT version FROM {LedgerState.__tablename__} WHERE id = 1"
+
+
+def ledger_version(session: Session) -> int:
+    # Plain SQL on the session's connection: asked on every cached read, and the ORM's
+    # statement handling costs ten times the query itself. Plain SQL does not autoflush, so
+    # flush first: the session's own pending audit events count (a no-op on a clean one).
+    session.flush()
+    return int(session.connection().exec_driver_sql(_VERSION_SQL).scalar() or 0)
+
+
+_create_lock = threading.Lock()
+
+
+def cache_of(request: Request) -> ResponseCache | None:
+    """The app's cache (made on first use), or None when read_cache_entries is 0."""
+    state = request.app.state
+    cache: ResponseCache | None = getattr(state, "read_cache", None)
+    if cache is None:
+        with _create_lock:
+            cache = getattr(state, "read_cache", None)
+            if cache is None:
+                settings = getattr(state, "settings", None)
+                cache = ResponseCache(getattr(settings, "read_cache_entries", 0))
+                state.read_cache = cache
+    return cache if cache.max_entries > 0 else None
+
+
+_adapters: dict[type[BaseModel], TypeAdapter[Any]] = {}
+
+
+def render(model: BaseModel) -> bytes:
+    """The bytes FastAPI itself sends for a response model: pydantic's dump_json, by alias."""
+    adapter = _adapters.get(type(model))
+    if adapter is None:
+        adapter = _adapters.setdefault(type(model), TypeAdapter(type(model)))
+    return adapter.dump_json(model, by_alias=True)
+
+
+def respond(
+    request: Request,
+    response: Response,
+    session: Session,
+    actor: Actor,
+    key: tuple[Hashable, ...],
+    produce: Callable[[], tuple[BaseModel, dict[str, str]]],
+) -> Any:
+    """The cached response for (actor's scope, key, ledger version), or produce and keep it.
+
+    `key` must hold everything else the response depends on: the route, its parameters and
+    `today`. Without a cache the model goes back to FastAPI as any route's would."""
+    cache = cache_of(request)
+    if cache is None:
+        model, headers = produce()
+        response.headers.update(headers)
+        return model
+    version = ledger_version(session)  # before the data: what we keep is never older
+    full_key = (scope.cache_key(actor), *key)
+    hit = cache.get(version, full_key)
+    if hit is None:
+        model, headers = produce()
+        hit = Cached(render(model), tuple(headers.items()))
+        cache.put(version, full_key, hit)
+    # Built as FastAPI builds a model's response: body and its two headers, then the route's.
+    out = Response(content=hit.body, media_type="application/json")
+    for name, value in hit.headers:
+        out.headers.append(name, value)
+    return out

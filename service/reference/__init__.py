@@ -1,0 +1,1 @@
+"""Reference data: districts, the subsector taxonomy, clusters, targets, tiers."""

@@ -1,0 +1,1 @@
+"""Ledgers and reports: what managers export, scoped like every other read."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages in Chinese: sessions, CSRF, templates and page routes."""

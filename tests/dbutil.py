@@ -1,0 +1,65 @@
+"""Test databases: a fresh SQLite file or a fresh PostgreSQL schema, migrated by Alembic."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from service.db import make_engine
+
+PG_URL_ENV = "TIERLEDGER_TEST_DATABASE_URL"
+
+
+def pg_url() -> str | None:
+    return os.environ.get(PG_URL_ENV) or None
+
+
+@contextmanager
+def fresh_database(tmp_dir: Path) -> Iterator[Engine]:
+    """An empty database of the backend under test, dropped afterwards."""
+    url = pg_url()
+    if url is None:
+        engine = make_engine(f"sqlite:///{tmp_dir / f'{uuid.uuid4().hex}.sqlite3'}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    # In the URL (not connect_args) so a CLI given this URL lands in the same schema.
+    engine = make_engine(
+        sa.make_url(url)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+DIGEST_TABLES = ("enterprise", "enterprise_subsector", "designation", "annual_figures")
+
+
+def digest(conn_or_session: object, tables: tuple[str, ...] = DIGEST_TABLES) -> str:
+    """A canonical hash of the ledger's rows: equal digests mean nothing was written."""
+    execute = conn_or_session.execute  # type: ignore[attr-defined]
+    h = hashlib.sha256()
+    for table in tables:
+        rows = execute(sa.text(f"SELECT * FROM {table}")).fetchall()
+        for row in sorted(repr(tuple(r)) for r in rows):
+            h.update(f"{table}|{row}\n".encode())
+    return h.hexdigest()

@@ -1,0 +1,147 @@
+"""A real server on 127.0.0.1 and headless Chromium (Debian's package) driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service import migrate
+from service.access import service as access_service
+from service.access.actor import SYSTEM
+from service.db import make_engine, session_scope
+from service.demo import generate
+from service.reference import service as reference_service
+from tests.conftest import TODAY
+
+CHROMIUM = os.environ.get("TIERLEDGER_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PASSWORD = "浏览器测试用的足够长口令-2026"
+USERS = {
+    "e2e_admin": ("admin", None),
+    "e2e_manager": ("manager", None),
+    "e2e_officer": ("district_officer", "500104"),
+    "e2e_commissioner": ("commissioner", None),
+    "e2e_viewer": ("viewer", None),
+}
+# Without these, Chromium tries to reach Google's hosts, which this network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def _require(what: str, ok: bool) -> None:
+    if ok:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is required in CI (installed by .ci/system-packages)")
+    pytest.skip(f"{what} is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{data_dir / 'e2e.sqlite3'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with session_scope(engine) as session:
+        reference_service.load(session)
+        for username, (role, district) in USERS.items():
+            access_service.add_user(
+                session,
+                SYSTEM,
+                username=username,
+                display_name=username,
+                role=role,
+                password=PASSWORD,
+                district_code=district,
+            )
+        generate(session, SYSTEM, enterprises=300, seed=11, today=TODAY)
+    engine.dispose()
+    port = _free_port()
+    env = os.environ | {"TIERLEDGER_DATABASE_URL": url, "TIERLEDGER_DATA_DIR": str(data_dir)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    _require("Chromium", Path(CHROMIUM).exists() or shutil.which("chromium") is not None)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _require("Playwright for Python", False)
+        raise
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=server, locale="zh-CN", accept_downloads=True)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.goto("/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/")

@@ -1,0 +1,124 @@
+"""The import pages: upload a messy roster, see the errors, confirm, see the result, revert."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import openpyxl
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from service.enterprises.models import Enterprise
+from tests import workbooks as W
+from tests.dbutil import digest
+from tests.importers.reference import make_code
+from tests.service.web.htmlcheck import problems
+from tests.service.web.pageutil import add, csrf_of, login
+
+SERIAL = iter(range(60_000_000, 70_000_000, 7))
+
+
+def roster(n: int, *, bad_rows: tuple[int, ...] = ()) -> bytes:
+    rows: list[dict[str, Any]] = []
+    for i in range(1, n + 1):
+        code = make_code("500104", next(SERIAL))
+        row = W.good_row(i, 统一社会信用代码=code, 企业名称=f"页面导入{code[-6:]}有限公司")
+        if i in bad_rows:
+            row["统一社会信用代码"] = code[:-1] + ("0" if code[-1] != "0" else "1")
+        rows.append(row)
+    return W.roster_xlsx(rows, two_row_header=True)
+
+
+def upload(client: TestClient, data: bytes) -> Any:
+    page = client.get("/imports")
+    assert page.status_code == 200
+    return client.post(
+        "/imports",
+        data={"csrf_token": csrf_of(page.text), "data_year": "2024"},
+        files={"file": ("大渡口区名单.xlsx", data, "application/octet-stream")},
+    )
+
+
+def test_upload_preview_confirm_and_revert(
+    site: Callable[..., TestClient], session: Session
+) -> None:
+    add(session, "imp_officer", role="district_officer", district_code="500104")
+    add(session, "imp_manager")
+    officer = site()
+    login(officer, "imp_officer")
+    before = digest(session)
+    r = upload(officer, roster(6, bad_rows=(3,)))
+    assert r.status_code == 303, r.text
+    url = r.headers["location"]
+    preview = officer.get(url)
+    assert preview.status_code == 200
+    assert not problems(preview.text), problems(preview.text)
+    assert "第18位校验码应为" in preview.text
+    assert "下载标注了错误的名单" in preview.text
+    # All or nothing: with an error row and no skip, nothing is written.
+    refused = officer.post(f"{url}/commit", data={"csrf_token": csrf_of(preview.text)})
+    assert refused.status_code == 422
+    assert 'role="alert"' in refused.text
+    assert digest(session) == before
+    errors = officer.get(f"{url}/errors.xlsx")
+    assert errors.status_code == 200
+    assert errors.headers["content-disposition"].startswith("attachment;")
+    openpyxl.load_workbook(io.BytesIO(errors.content))
+    done = officer.post(
+        f"{url}/commit", data={"csrf_token": csrf_of(preview.text), "skip_invalid": "on"}
+    )
+    assert done.status_code == 303
+    result = officer.get(url)
+    assert "已导入" in result.text
+    created = session.scalar(
+        sa.select(sa.func.count()).select_from(Enterprise).where(Enterprise.name.like("页面导入%"))  # type: ignore[attr-defined]
+    )
+    assert created == 5
+    progress = officer.get(f"{url}/progress").json()
+    assert progress["status"] == "committed"
+    # Reverting is a manager's function.
+    assert (
+        officer.post(f"{url}/revert", data={"csrf_token": csrf_of(result.text)}).status_code == 403
+    )
+    manager = site()
+    login(manager, "imp_manager")
+    page = manager.get(url)
+    assert manager.post(f"{url}/revert", data={"csrf_token": csrf_of(page.text)}).status_code == 303
+    assert digest(session) == before
+    history = manager.get("/imports")
+    assert "已撤销" in history.text
+    assert not problems(history.text)
+
+
+def test_a_file_that_is_not_a_workbook_is_explained(
+    site: Callable[..., TestClient], session: Session
+) -> None:
+    add(session, "imp_bad", role="district_officer", district_code="500104")
+    client = site()
+    login(client, "imp_bad")
+    before = digest(session)
+    r = upload(client, b"\x89PNG\r\n\x1a\n" + b"0" * 200)
+    assert r.status_code == 422
+    assert 'role="alert"' in r.text
+    assert not problems(r.text)
+    assert digest(session) == before
+
+
+def test_template_download(site: Callable[..., TestClient], session: Session) -> None:
+    add(session, "imp_tpl", role="district_officer", district_code="500104")
+    client = site()
+    login(client, "imp_tpl")
+    r = client.get("/imports/template.xlsx?district=500104")
+    assert r.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert len(wb.sheetnames) >= 2
+
+
+def test_viewers_cannot_import(site: Callable[..., TestClient], session: Session) -> None:
+    add(session, "imp_viewer", role="viewer")
+    client = site()
+    login(client, "imp_viewer")
+    assert client.get("/imports").status_code == 403
