@@ -649,14 +649,14 @@ def _runner_alive(runner: str) -> bool | None:
     """Whether the process named by `runner` still runs that commit: True, False, or None
     when it ran on another host (then only its row lock and its age tell)."""
     try:
-        host, pid_text, start, token = runner.split("|")
+        host, pid_text, start, _token = runner.split("|")
         pid = int(pid_text)
     except ValueError:
         return False
     if host != _HOST:
         return None
     if pid == os.getpid():
-        return token in _live_runs
+        return runner in _live_runs
     if not Path("/proc").is_dir():
         try:
             os.kill(pid, 0)

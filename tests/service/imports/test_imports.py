@@ -590,3 +590,18 @@ def test_cli_empty_workbook_and_no_header(cli_db: Engine, tmp_path: Path) -> Non
     status, result = _run(["roster", "import", str(path), "--json"])
     assert status == 2
     assert json.loads(result.stdout)["errors"][0]["code"] == "NO_ROSTER_FOUND"
+
+
+def test_a_commit_running_in_this_process_is_alive_only_while_it_runs() -> None:
+    """A second thread's `fail_stale_batches` must not fail a commit this process still runs
+    (PostgreSQL runs two districts' commits at once), and must fail it once it has ended."""
+    runner = imports._runner_token()
+    assert imports._runner_alive(runner) is False
+    imports._live_runs.add(runner)
+    try:
+        assert imports._runner_alive(runner) is True
+    finally:
+        imports._live_runs.discard(runner)
+    assert imports._runner_alive(runner) is False
+    assert imports._runner_alive("another-host|1|1|" + "0" * 32) is None
+    assert imports._runner_alive("not a runner") is False
