@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
 
 from service import __version__
@@ -17,6 +17,7 @@ from service.db import make_engine
 from service.enterprises.routes import router as enterprises_router
 from service.errors import document_problems, install_handlers
 from service.imports.routes import router as imports_router
+from service.inputs import refuse_unstorable_params
 from service.ladder.routes import router as ladder_router
 from service.reference.admin_routes import router as reference_admin_router
 from service.reference.routes import router as reference_router
@@ -40,6 +41,7 @@ def create_app(
         description="重庆市先进材料产业优质中小企业梯度培育台账服务",
         docs_url="/docs",
         openapi_url="/openapi.json",
+        dependencies=[Depends(refuse_unstorable_params)],
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(

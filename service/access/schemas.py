@@ -5,23 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool
+
+from service.inputs import Input
 
 Role = Literal["admin", "manager", "district_officer", "commissioner", "viewer"]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class TokenRequest(_In):
+class TokenRequest(Input):
     username: Annotated[str, Field(min_length=1, max_length=60)]
     password: Annotated[str, Field(min_length=1, max_length=128)]
     name: Annotated[str, Field(min_length=1, max_length=60)] = "API"
     days: Annotated[int, Field(ge=1, le=365)] = 90
 
 
-class TokenCreate(_In):
+class TokenCreate(Input):
     name: Annotated[str, Field(min_length=1, max_length=60)]
     days: Annotated[int, Field(ge=1, le=365)] = 90
 
@@ -51,7 +49,7 @@ class UserPublic(BaseModel):
     last_login_at: datetime | None
 
 
-class UserCreate(_In):
+class UserCreate(Input):
     username: Annotated[str, Field(min_length=2, max_length=60, pattern=r"^[A-Za-z0-9_.@-]+$")]
     display_name: Annotated[str, Field(min_length=1, max_length=60)]
     role: Role
@@ -59,18 +57,18 @@ class UserCreate(_In):
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class UserUpdate(_In):
+class UserUpdate(Input):
     display_name: Annotated[str, Field(min_length=1, max_length=60)] | None = None
     role: Role | None = None
     district_code: str | None = None
     active: StrictBool | None = None
 
 
-class PasswordChange(_In):
+class PasswordChange(Input):
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class OwnPasswordChange(_In):
+class OwnPasswordChange(Input):
     username: Annotated[str, Field(min_length=1, max_length=60)]
     old_password: Annotated[str, Field(min_length=1, max_length=128)]
     new_password: Annotated[str, Field(min_length=1, max_length=128)]

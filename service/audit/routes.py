@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from service.access.deps import CanReadAudit
 from service.audit.models import AuditEvent
+from service.clock import IsoDateTime
 from service.db import SessionDep
 
 router = APIRouter(prefix="/api/v1/audit", tags=["审计"])
@@ -44,8 +45,8 @@ def list_audit(
     actor_id: int | None = None,
     enterprise_id: int | None = None,
     action: Annotated[str | None, Query(max_length=60)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:

@@ -6,23 +6,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 
 from service.clock import IsoDate
+from service.inputs import Input
 
 NonNegativeMoney = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
 NeedStatus = Literal["open", "in_progress", "resolved", "cannot_resolve"]
 Code = Annotated[str, Field(min_length=1, max_length=32)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 # ---- roster -----------------------------------------------------------------------------------
 
 
-class CommissionerCreate(_In):
+class CommissionerCreate(Input):
     name: Annotated[str, Field(min_length=1, max_length=60)]
     specialties: Annotated[list[Code], Field(min_length=1, max_length=4)]
     organisation: Annotated[str, Field(max_length=120)] = ""
@@ -34,7 +31,7 @@ class CommissionerCreate(_In):
     user_id: int | None = None
 
 
-class CommissionerUpdate(_In):
+class CommissionerUpdate(Input):
     """A partial update; `user_id: null` unlinks the account."""
 
     name: Annotated[str, Field(min_length=1, max_length=60)] | None = None
@@ -70,7 +67,7 @@ class CommissionerPublic(BaseModel):
 # ---- assignments ------------------------------------------------------------------------------
 
 
-class AssignmentCreate(_In):
+class AssignmentCreate(Input):
     specialty_code: Code
     commissioner_id: int
     started_on: IsoDate | None = None
@@ -78,7 +75,7 @@ class AssignmentCreate(_In):
     reason: Annotated[str, Field(max_length=200)] = ""
 
 
-class AssignmentEnd(_In):
+class AssignmentEnd(Input):
     ended_on: IsoDate | None = None
     reason: Annotated[str, Field(max_length=200)] = ""
 
@@ -110,7 +107,7 @@ class EnterpriseSlots(BaseModel):
     history: list[AssignmentPublic]
 
 
-class EnterpriseFilterIn(_In):
+class EnterpriseFilterIn(Input):
     """The enterprise list's filters, for choosing a set to act on."""
 
     district_code: str | None = None
@@ -121,7 +118,7 @@ class EnterpriseFilterIn(_In):
     q: Annotated[str, Field(max_length=100)] | None = None
 
 
-class BulkAssign(_In):
+class BulkAssign(Input):
     filter: EnterpriseFilterIn
     specialty_code: Code
     commissioner_id: int
@@ -162,13 +159,13 @@ class SuggestionPlan(BaseModel):
     unfilled: list[UnfilledSlot]
 
 
-class AcceptLine(_In):
+class AcceptLine(Input):
     enterprise_id: int
     specialty_code: Code
     commissioner_id: int
 
 
-class AcceptSuggestions(_In):
+class AcceptSuggestions(Input):
     """Accept named lines, or (`all`) the whole current proposal for the same filters."""
 
     lines: list[AcceptLine] = []
@@ -181,13 +178,13 @@ class AcceptSuggestions(_In):
 # ---- service records and needs ----------------------------------------------------------------
 
 
-class NeedIn(_In):
+class NeedIn(Input):
     description: Annotated[str, Field(min_length=1, max_length=1000)]
     kind_code: Code | None = None  # default: the record's kind
     due_on: IsoDate | None = None
 
 
-class ServiceRecordCreate(_In):
+class ServiceRecordCreate(Input):
     served_on: IsoDate
     kind_code: Code
     summary: Annotated[str, Field(min_length=1, max_length=2000)]
@@ -238,7 +235,7 @@ class ServiceRecordPage(BaseModel):
     page_size: int
 
 
-class NeedStatusChange(_In):
+class NeedStatusChange(Input):
     status: NeedStatus
     note: Annotated[str, Field(max_length=1000)] = ""
     on: IsoDate | None = None

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.clock import IsoDate
+from service.inputs import Input
+
 # ≤ 10 integer digits and 4 places: exact in every backend (SQLite keeps 15 significant digits).
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=4)]
 NonNegativeMoney = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
@@ -15,18 +18,14 @@ Count = Annotated[int, Field(ge=0, le=10_000_000)]
 Status = Literal["active", "moved_out", "deregistered"]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class EnterpriseBase(_In):
+class EnterpriseBase(Input):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     district_code: Annotated[str, Field(min_length=1, max_length=40)]
     subsector_code: Annotated[str, Field(min_length=1, max_length=60)]
     further_subsectors: list[str] = []
     chain_position: str | None = None
     main_products: Annotated[str, Field(max_length=500)] = ""
-    established_on: date | None = None
+    established_on: IsoDate | None = None
     address: Annotated[str, Field(max_length=300)] = ""
     legal_representative: Annotated[str, Field(max_length=60)] = ""
     contact_person: Annotated[str, Field(max_length=60)] = ""
@@ -40,7 +39,7 @@ class EnterpriseCreate(EnterpriseBase):
     credit_code: Annotated[str, Field(min_length=1, max_length=40)]
 
 
-class EnterpriseUpdate(_In):
+class EnterpriseUpdate(Input):
     """A partial update: only the fields sent are changed."""
 
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
@@ -49,7 +48,7 @@ class EnterpriseUpdate(_In):
     further_subsectors: list[str] | None = None
     chain_position: str | None = None
     main_products: Annotated[str, Field(max_length=500)] | None = None
-    established_on: date | None = None
+    established_on: IsoDate | None = None
     address: Annotated[str, Field(max_length=300)] | None = None
     legal_representative: Annotated[str, Field(max_length=60)] | None = None
     contact_person: Annotated[str, Field(max_length=60)] | None = None
@@ -59,7 +58,7 @@ class EnterpriseUpdate(_In):
     notes: Annotated[str, Field(max_length=2000)] | None = None
 
 
-class StatusChange(_In):
+class StatusChange(Input):
     status: Status
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -96,7 +95,7 @@ class EnterprisePublic(BaseModel):
     updated_at: datetime
 
 
-class FiguresIn(_In):
+class FiguresIn(Input):
     operating_revenue: NonNegativeMoney | None = None
     main_business_revenue: NonNegativeMoney | None = None
     rd_expense: NonNegativeMoney | None = None

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.inputs import Input
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -94,13 +96,9 @@ class ProgressOut(BaseModel):
     total: int
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class CommitIn(_In):
+class CommitIn(Input):
     skip_invalid: bool = False
 
 
-class RejectIn(_In):
+class RejectIn(Input):
     reason: Annotated[str, Field(max_length=500)] = ""

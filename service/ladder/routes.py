@@ -243,6 +243,7 @@ def list_major_changes(
     response_model=MajorChangePublic,
     status_code=201,
     summary="登记重大变化（同类型同日期再次提交即更新，如补登报告日期）",
+    responses={200: {"model": MajorChangePublic, "description": "同类型同日期已登记：已更新"}},
 )
 def record_major_change(
     request: Request,

@@ -8,34 +8,31 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.clock import IsoDate
+from service.inputs import Input
 
-class DesignationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+class DesignationCreate(Input):
     tier_code: Annotated[str, Field(min_length=1, max_length=32)]
-    designated_on: date
-    valid_until: date | None = None  # default: the tier's validity period
+    designated_on: IsoDate
+    valid_until: IsoDate | None = None  # default: the tier's validity period
     batch: Annotated[str, Field(max_length=60)] = ""
     authority: Annotated[str, Field(max_length=100)] = ""
     document_no: Annotated[str, Field(max_length=100)] = ""
     reason: Annotated[str, Field(max_length=500)] = ""
 
 
-class DesignationRevoke(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class DesignationRevoke(Input):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
-    revoked_on: date | None = None  # default: today
-    reapply_not_before: date | None = None  # default: 3 years after revoked_on
+    revoked_on: IsoDate | None = None  # default: today
+    reapply_not_before: IsoDate | None = None  # default: 3 years after revoked_on
 
 
-class DesignationRenew(BaseModel):
+class DesignationRenew(Input):
     """A renewal after review (复核): extends valid-until by the tier's validity period."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    reviewed_on: date | None = None  # None is kept, and reported as an anomaly
-    renewed_on: date | None = None  # default: today
+    reviewed_on: IsoDate | None = None  # None is kept, and reported as an anomaly
+    renewed_on: IsoDate | None = None  # default: today
     document_no: Annotated[str, Field(max_length=100)] = ""
     note: Annotated[str, Field(max_length=500)] = ""
 
@@ -159,11 +156,9 @@ BOARD_ZH: dict[str, str] = {
 }
 
 
-class ListingStepIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ListingStepIn(Input):
     stage: ListingStage
-    stage_on: date
+    stage_on: IsoDate
     intended_board: ListingBoard | None = None
     board: ListingBoard | None = None
     security_code: Annotated[str, Field(max_length=20, pattern=r"^[0-9A-Za-z.]*$")] = ""
@@ -223,35 +218,27 @@ Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Year = Annotated[int, Field(ge=1949, le=2100)]
 
 
-class AwardIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AwardIn(Input):
     level: Literal["national", "provincial"]
     year: Year
     unit_rank: Annotated[int, Field(ge=1, le=100)] | None = None
 
 
-class ContestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContestIn(Input):
     year: Year
     national_top: Annotated[int, Field(ge=1, le=100_000)]
 
 
-class TitleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TitleIn(Input):
     code: TitleCode
-    designated_on: date | None = None
-    valid_until: date | None = None
+    designated_on: IsoDate | None = None
+    valid_until: IsoDate | None = None
 
 
-class EvaluatorFactsIn(BaseModel):
+class EvaluatorFactsIn(Input):
     """What an evaluator records for a year (all of it: a field left out is cleared)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    niche_since: date | None = None
+    niche_since: IsoDate | None = None
     judgements: dict[JudgementCode, bool | None] = {}
     ip: dict[IpCode, Count | None] = {}
     rd_institution: (
@@ -370,9 +357,7 @@ class KeySuggestionPage(BaseModel):
     items: list[KeySuggestion]
 
 
-class KeyDecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class KeyDecisionIn(Input):
     decision: Literal["confirmed", "rejected"]
     reason: Annotated[str, Field(min_length=1, max_length=300)]
     year: Year | None = None  # the fiscal year evaluated; default last year
@@ -395,10 +380,8 @@ class KeyDecisionPublic(BaseModel):
 # ---- annual data update and major changes ----------------------------------------------------
 
 
-class DataUpdateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    updated_on: date
+class DataUpdateIn(Input):
+    updated_on: IsoDate
     note: Annotated[str, Field(max_length=500)] = ""
 
 
@@ -416,14 +399,12 @@ class DataUpdatePublic(BaseModel):
 MajorChangeKind = Literal["rename", "merger", "restructuring", "relocation", "foreign_branch"]
 
 
-class MajorChangeIn(BaseModel):
+class MajorChangeIn(Input):
     """A major change; posting the same kind and date again updates it (e.g. its report)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
     kind: MajorChangeKind
-    occurred_on: date
-    reported_on: date | None = None  # None: not reported (yet)
+    occurred_on: IsoDate
+    reported_on: IsoDate | None = None  # None: not reported (yet)
     detail: Annotated[str, Field(max_length=500)] = ""
 
 

@@ -385,6 +385,23 @@ def renew(
             409,
             f"“{tier.name if tier else designation.tier_code}”没有有效期，无需复核续期",
         )
+    last_renewed = session.scalar(
+        sa.select(sa.func.max(DesignationEvent.occurred_on)).where(
+            DesignationEvent.designation_id == designation.id,
+            DesignationEvent.kind == "renew",
+        )
+    )
+    if last_renewed is not None and renewed_on <= last_renewed:
+        # One review extends one validity period: a second renewal on the same day (a form sent
+        # twice) or an earlier one would extend it again from the already extended end.
+        raise LedgerError(
+            "designation.already_renewed",
+            "该认定已续期",
+            409,
+            f"该认定已于{last_renewed}复核续期至{designation.valid_until}，"
+            f"续期日期（{renewed_on}）须晚于上次续期",
+            extra={"last_renewed_on": last_renewed, "valid_until": designation.valid_until},
+        )
     errors = [
         e
         for e in (

@@ -6,10 +6,11 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from service.access.deps import CanWriteReference
 from service.db import SessionDep
+from service.inputs import Input
 from service.reference import admin
 from service.reference.schemas import DistrictPublic, SubsectorNodePublic, TargetPublic, TierPublic
 
@@ -19,16 +20,12 @@ Name = Annotated[str, Field(min_length=1, max_length=60)]
 Aliases = Annotated[list[Annotated[str, Field(max_length=60)]], Field(max_length=30)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Rename(_In):
+class Rename(Input):
     name: Name | None = None
     aliases: Aliases | None = None
 
 
-class TierCreate(_In):
+class TierCreate(Input):
     code: Annotated[str, Field(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
     name: Name
     rank: Annotated[int, Field(ge=1, le=1000)]
@@ -37,7 +34,7 @@ class TierCreate(_In):
     aliases: Aliases = []
 
 
-class TierUpdate(_In):
+class TierUpdate(Input):
     name: Name | None = None
     rank: Annotated[int, Field(ge=1, le=1000)] | None = None
     validity_years: Annotated[int, Field(ge=1, le=20)] | None = None
@@ -46,7 +43,7 @@ class TierUpdate(_In):
     active: bool | None = None
 
 
-class TargetUpdate(_In):
+class TargetUpdate(Input):
     name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
     figure: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)] | None = None
     year: Annotated[int, Field(ge=2020, le=2100)] | None = None

@@ -87,7 +87,8 @@ def test_renewal_without_review_is_kept_and_reported(client: TestClient, session
         ({"reviewed_on": "2026-11-10", "renewed_on": "2026-11-01"}, "reviewed_on",
          "designation.reviewed_after_renewed"),
         ({"renewed_on": "2020-01-01"}, "renewed_on", "designation.renewed_before_designated"),
-        ({"reviewed_on": "去年"}, "reviewed_on", "type"),
+        ({"reviewed_on": "去年"}, "reviewed_on", "format"),
+        ({"renewed_on": 1762000000}, "renewed_on", "format"),  # never a Unix timestamp
     ],
 )  # fmt: skip
 def test_bad_renewal_is_422_in_chinese_and_writes_nothing(
@@ -102,6 +103,27 @@ def test_bad_renewal_is_422_in_chinese_and_writes_nothing(
     assert (errors[0]["field"], errors[0]["code"]) == (field, code)
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in x["message"]) for x in errors)
     assert digest(session, ("designation", "designation_event", "ladder_anomaly")) == before
+
+
+@pytest.mark.parametrize("again_on", ["2026-11-01", "2026-10-20"])
+def test_a_second_renewal_on_or_before_the_last_is_409_and_writes_nothing(
+    client: TestClient, session: Session, again_on: str
+) -> None:
+    """One review extends one period: the same renewal sent twice must not extend it twice."""
+    e = make_enterprise(session)
+    d = make_designation(session, e, designated_on=date(2023, 12, 1))
+    url = f"{API}/{e.id}/designations/{d.id}/renew"
+    assert client.post(url, json={"renewed_on": "2026-11-01"}).status_code == 200
+    before = digest(session, ("designation", "designation_event", "ladder_anomaly", "audit_event"))
+    r = client.post(url, json={"renewed_on": again_on})
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["code"] == "designation.already_renewed"
+    assert "2026-11-01" in body["detail"]
+    assert "2029-11-30" in body["detail"]
+    assert body["valid_until"] == "2029-11-30"
+    after = digest(session, ("designation", "designation_event", "ladder_anomaly", "audit_event"))
+    assert after == before
 
 
 def test_revoke_records_reason_and_reapply_date(client: TestClient, session: Session) -> None:

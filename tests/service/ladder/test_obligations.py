@@ -162,7 +162,7 @@ def test_data_updates_over_http(client: TestClient, session: Session) -> None:
         (2026, {"updated_on": "2026-12-01"}, "updated_on", "date.in_future"),
         (2025, {"updated_on": "2024-12-30"}, "updated_on", "data_update.before_year"),
         (2027, {"updated_on": "2026-11-01"}, "year", "year.out_of_range"),
-        (2026, {"updated_on": "四月"}, "updated_on", "type"),
+        (2026, {"updated_on": "四月"}, "updated_on", "format"),
     ],
 )
 def test_bad_data_update_is_422_in_chinese(
@@ -202,6 +202,8 @@ def test_major_change_late_report_is_an_anomaly_and_reposting_updates(
     assert bad.status_code == 422
     early = client.post(f"{API}/{e.id}/major-changes", json=body | {"reported_on": "2026-01-01"})
     assert early.json()["errors"][0]["code"] == "major_change.reported_before_occurred"
+    stamp = client.post(f"{API}/{e.id}/major-changes", json=body | {"occurred_on": 1772409600})
+    assert (stamp.status_code, stamp.json()["errors"][0]["code"]) == (422, "format")
 
 
 def test_writes_are_scoped_and_viewers_read_only(
