@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from service import __version__
 from service.access.routes import router as access_router
+from service.apidocs import install_docs
 from service.audit.routes import router as audit_router
 from service.commissioners.routes import router as commissioners_router
 from service.config import Settings
@@ -39,7 +40,8 @@ def create_app(
         title="TierLedger 梯度培育台账",
         version=__version__,
         description="重庆市先进材料产业优质中小企业梯度培育台账服务",
-        docs_url="/docs",
+        docs_url=None,  # service.apidocs serves /docs without a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
         dependencies=[Depends(refuse_unstorable_params)],
     )
@@ -66,5 +68,6 @@ def create_app(
     app.include_router(imports_router)
     app.include_router(commissioners_router)
     install_pages(app)
+    install_docs(app)
     document_problems(app)
     return app

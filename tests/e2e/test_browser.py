@@ -140,3 +140,18 @@ def test_manager_confirms_a_suggested_key_enterprise(page: Any) -> None:
     assert "重点企业" in page.locator(".sub").inner_text()
     assert page.locator("#verdicts tbody tr").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "enterprise-file-panels.png"), full_page=True)
+
+
+def test_api_docs_render_offline(page: Any) -> None:
+    """/docs draws Swagger UI from this server's own files, with no console errors (a CSP
+    refusal or a blocked CDN would leave it blank)."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else 0)
+    page.goto("/docs")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=15_000)
+    assert "TierLedger" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock-tag").count() >= 5
+    assert problems == []
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
