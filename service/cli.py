@@ -19,6 +19,7 @@ from service.access.models import User
 from service.commissioners.cli import commissioner as commissioner_commands
 from service.config import Settings
 from service.db import make_engine, session_scope
+from service.enterprises.models import ENTERPRISE_STATUSES
 from service.ladder.cli import ladder as ladder_commands
 
 
@@ -308,6 +309,13 @@ def export() -> None:
 @click.option("--district", default=None, help="District code.")
 @click.option("--tier", default=None, help="Tier code (current tier).")
 @click.option("--key-only", is_flag=True, help="Key enterprises (重点企业) only.")
+@click.option(
+    "--status",
+    type=click.Choice([*ENTERPRISE_STATUSES, "all"]),
+    default="active",
+    show_default=True,
+    help="Enterprise status (moved-out and deregistered ones are kept in the ledger).",
+)
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option(
     "--data-year", type=int, default=None, help="Year of the figures (default: last year)."
@@ -318,6 +326,7 @@ def export_ledger(
     district: str | None,
     tier: str | None,
     key_only: bool,
+    status: str,
     as_of: datetime | None,
     data_year: int | None,
 ) -> None:
@@ -336,6 +345,7 @@ def export_ledger(
                 district_code=district,
                 tier_code=tier,
                 key_only=key_only,
+                status=None if status == "all" else status,
                 as_of=as_of.date() if as_of else None,
                 data_year=data_year,
             ),

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from service.access import scope
@@ -867,6 +868,14 @@ NEED_STATUS_ZH = {
 }
 
 
+def held_on(day: date) -> ColumnElement[bool]:
+    """Assignments holding their slot on `day` (the day one ends on included)."""
+    return sa.and_(
+        Assignment.started_on <= day,  # type: ignore[arg-type]
+        sa.or_(Assignment.ended_on.is_(None), Assignment.ended_on >= day),  # type: ignore[union-attr, operator]
+    )
+
+
 def _assigned_on(session: Session, enterprise_id: int, commissioner_id: int, day: date) -> bool:
     return (
         session.scalar(
@@ -874,13 +883,28 @@ def _assigned_on(session: Session, enterprise_id: int, commissioner_id: int, day
             .where(
                 Assignment.enterprise_id == enterprise_id,
                 Assignment.commissioner_id == commissioner_id,
-                Assignment.started_on <= day,
-                sa.or_(Assignment.ended_on.is_(None), Assignment.ended_on >= day),  # type: ignore[union-attr, operator]
+                held_on(day),
             )
             .limit(1)
         )
         is not None
     )
+
+
+def slot_holders(
+    session: Session, enterprise_ids: Sequence[int], day: date
+) -> dict[int, dict[str, str]]:
+    """{enterprise id: {specialty code: commissioner name}} on `day`, for a ledger's rows."""
+    held: dict[int, dict[str, str]] = {}
+    for start in range(0, len(enterprise_ids), 900):  # within SQLite's bound-parameter limit
+        chunk = enterprise_ids[start : start + 900]
+        for enterprise_id, specialty, name in session.execute(
+            sa.select(Assignment.enterprise_id, Assignment.specialty_code, Commissioner.name)
+            .join(Commissioner, Commissioner.id == Assignment.commissioner_id)
+            .where(Assignment.enterprise_id.in_(chunk), held_on(day))  # type: ignore[attr-defined]
+        ):
+            held.setdefault(enterprise_id, {})[specialty] = name
+    return held
 
 
 def add_record(

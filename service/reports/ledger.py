@@ -15,6 +15,7 @@ from service.access import scope
 from service.access.actor import Actor
 from service.audit import service as audit_service
 from service.clock import CHINA
+from service.commissioners import service as commissioner_service
 from service.enterprises.models import AnnualFigures, Enterprise
 from service.errors import FieldError, invalid
 from service.ladder import service as ladder_service
@@ -106,9 +107,11 @@ def _rows(
             .order_by(Designation.designated_on)
         ):
             designation[(d.enterprise_id, d.tier_code)] = d
+    slots = commissioner_service.slot_holders(session, [e.id for e, _, _ in rows], as_of)
     for e, rank, fig in rows:
         tier = tiers_by_rank.get(rank) if rank is not None else None
         d = designation.get((e.id or 0, tier.code)) if tier else None
+        held = slots.get(e.id or 0, {})
         yield LedgerRow(
             name=e.name,
             credit_code=e.credit_code,
@@ -126,6 +129,10 @@ def _rows(
             employees=fig.employees if fig else None,
             contact_name=e.contact_person or None,
             contact_phone=e.contact_phone or None,
+            commissioner_tech=held.get("tech"),
+            commissioner_finance=held.get("finance"),
+            commissioner_legal=held.get("legal"),
+            commissioner_media=held.get("media"),
         )
 
 

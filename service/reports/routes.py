@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -14,6 +14,7 @@ from service.clock import IsoDate
 from service.db import SessionDep, utcnow
 from service.downloads import XLSX, ZIP, stream_workbook
 from service.enterprises.routes import today
+from service.enterprises.schemas import Status
 from service.reports import ledger, tier_report
 
 router = APIRouter(prefix="/api/v1/exports", tags=["导出"])
@@ -50,6 +51,7 @@ def _ledger_request(
     district: str | None = None,
     tier: str | None = None,
     key_only: bool = False,
+    status: Status | Literal["all"] = "active",
     as_of: IsoDate | None = None,
     data_year: Annotated[int | None, Query(ge=1949, le=2100)] = None,
 ) -> ledger.LedgerRequest:
@@ -58,6 +60,7 @@ def _ledger_request(
         district_code=district,
         tier_code=tier,
         key_only=key_only,
+        status=None if status == "all" else status,
         as_of=as_of,
         data_year=data_year,
     )

@@ -32,7 +32,7 @@ from service.clock import CHINA
 from service.enterprises.models import AnnualFigures, Enterprise
 from service.errors import FieldError, invalid
 from service.ladder import service as ladder_service
-from service.ladder.models import Designation
+from service.ladder.models import Designation, DesignationEvent
 from service.reference.models import District, Target, Tier
 from service.reference.service import taxonomy
 
@@ -76,7 +76,8 @@ def _current_counts(
 def _movements(
     session: Session, actor: Actor, req: ReportRequest, start: date, end: date
 ) -> list[MovementCount]:
-    """New designations, promotions, expiries and revocations per month and tier."""
+    """New designations, promotions, renewals after review, expiries and revocations per month
+    and tier."""
     visible = _scoped(actor, req)
     tiers = {t.code: t.rank for t in session.scalars(sa.select(Tier))}
     counts: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -113,6 +114,18 @@ def _movements(
     )
     for tier, on in revoked:
         counts[(on.strftime("%Y-%m"), "revocation", tier)] += 1
+    renewed = session.execute(
+        sa.select(Designation.tier_code, DesignationEvent.occurred_on)
+        .join(Designation, Designation.id == DesignationEvent.designation_id)
+        .join(Enterprise, Enterprise.id == Designation.enterprise_id)
+        .where(
+            visible,
+            DesignationEvent.kind == "renew",
+            DesignationEvent.occurred_on.between(start, end),
+        )  # type: ignore[attr-defined]
+    )
+    for tier, on in renewed:
+        counts[(on.strftime("%Y-%m"), "renewal", tier)] += 1
     return [
         MovementCount(period, kind, tier, n)  # type: ignore[arg-type]
         for (period, kind, tier), n in sorted(counts.items())

@@ -15,7 +15,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from tests.conftest import MANAGER, OFFICER_DADUKOU
-from tests.factories import make_designation, make_enterprise, make_figures
+from tests.factories import (
+    make_assignment,
+    make_commissioner,
+    make_designation,
+    make_enterprise,
+    make_figures,
+)
 
 URL = "/api/v1/exports/ledger.xlsx"
 
@@ -60,6 +66,36 @@ def test_ledger_for_an_industry_has_a_sheet_per_subsector(
     assert [r[1] for r in carbon_rows] == ["乙碳纤台账公司"]
 
 
+def _column(ws: openpyxl.worksheet.worksheet.Worksheet, header: str) -> int:
+    for row in ws.iter_rows(max_row=6):
+        for cell in row:
+            if cell.value == header:
+                return cell.column - 1
+    raise AssertionError(f"no column {header}")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "shown"),
+    [
+        ("2026-11-23", {"科技专员": "张科技", "融资专员": "李融资", "法务专员": None}),
+        ("2026-02-01", {"科技专员": "张科技", "融资专员": None, "媒体专员": None}),
+    ],
+)  # fmt: skip
+def test_ledger_names_each_slots_commissioner_as_of_the_day(
+    app_for: Callable[..., TestClient], session: Session, as_of: str, shown: dict[str, str | None]
+) -> None:
+    e = make_enterprise(session, name="专员台账公司", subsector="A4.01", is_key=True)
+    tech = make_commissioner(session, name="张科技", specialties=("tech",))
+    finance = make_commissioner(session, name="李融资", specialties=("finance",))
+    make_assignment(session, e, tech, specialty="tech", started_on=date(2026, 1, 5))
+    make_assignment(session, e, finance, specialty="finance", started_on=date(2026, 6, 1))
+    response = app_for(MANAGER).get(URL, params={"subsector": "A4.01", "as_of": as_of})
+    assert response.status_code == 200, response.text
+    ws = openpyxl.load_workbook(io.BytesIO(response.content))["玻璃纤维及制品"]
+    (row,) = [r for r in _data_rows(ws) if r[1] == "专员台账公司"]
+    assert {header: row[_column(ws, header)] for header in shown} == shown
+
+
 def test_district_officer_export_holds_their_district_only(
     app_for: Callable[..., TestClient], session: Session
 ) -> None:
@@ -72,6 +108,28 @@ def test_district_officer_export_holds_their_district_only(
     assert "本区导出公司" in names
     assert "外区导出公司" not in names
     assert "大渡口区" in str(wb["玻璃纤维及制品"]["A2"].value)
+
+
+@pytest.mark.parametrize(
+    ("status", "names"),
+    [
+        (None, ["在册导出公司"]),  # the default: enterprises still in the ledger
+        ("moved_out", ["迁出导出公司"]),
+        ("all", ["在册导出公司", "迁出导出公司"]),
+    ],
+)
+def test_the_status_filter(
+    app_for: Callable[..., TestClient], session: Session, status: str | None, names: list[str]
+) -> None:
+    make_enterprise(session, name="在册导出公司", subsector="A4.06")
+    moved = make_enterprise(session, name="迁出导出公司", subsector="A4.06")
+    moved.status = "moved_out"
+    session.flush()
+    params = {"subsector": "A4.06"} | ({"status": status} if status else {})
+    response = app_for(MANAGER).get(URL, params=params)
+    assert response.status_code == 200, response.text
+    ws = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[1]
+    assert sorted(r[1] for r in _data_rows(ws) if "导出公司" in str(r[1])) == names
 
 
 def test_user_text_never_becomes_a_formula(

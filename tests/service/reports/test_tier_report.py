@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from service.access.actor import SYSTEM
 from service.db import utcnow
+from service.ladder import service as ladder_service
 from service.reports import tier_report
 from tests.conftest import MANAGER, OFFICER_DADUKOU, TODAY
 from tests.factories import make_designation, make_enterprise, make_figures
@@ -34,7 +36,19 @@ def ledger(session: Session) -> dict[str, int]:
     d.status, d.reason, d.revoked_on = "revoked", "数据造假", date(2026, 8, 3)
     session.flush()
     make_figures(session, a, year=2025, revenue="1200000")
-    return {"a": a.id or 0, "b": b.id or 0, "c": c.id or 0}
+    e = make_enterprise(session, name="报表丁", district="500115", subsector="B1.01")
+    renewed = make_designation(session, e, tier="innovative_sme", designated_on=date(2023, 11, 1))
+    ladder_service.renew(
+        session,
+        SYSTEM,
+        enterprise_id=e.id or 0,
+        enterprise_repr=e.name,
+        designation_id=renewed.id or 0,
+        renewed_on=date(2026, 10, 20),
+        reviewed_on=date(2026, 10, 9),
+        today=TODAY,
+    )  # valid to 2029-10-31: renewed, so not an expiry in 2026-11
+    return {"a": a.id or 0, "b": b.id or 0, "c": c.id or 0, "e": e.id or 0}
 
 
 def _api_count(client: TestClient, **params: str) -> int:
@@ -71,10 +85,13 @@ def test_movements_in_the_period(session: Session, ledger: dict[str, int]) -> No
         now=utcnow(),
     )
     moves = {(m.period, m.kind, m.tier_code): m.count for m in report.movements}
-    assert moves[("2026-02", "new", "specialized_sme")] >= 1
-    assert moves[("2026-02", "promotion", "specialized_sme")] >= 1
-    assert moves[("2026-05", "new", "innovative_sme")] >= 1
-    assert moves[("2026-08", "revocation", "little_giant")] >= 1
+    assert moves == {
+        ("2026-02", "new", "specialized_sme"): 1,
+        ("2026-02", "promotion", "specialized_sme"): 1,
+        ("2026-05", "new", "innovative_sme"): 1,
+        ("2026-08", "revocation", "little_giant"): 1,
+        ("2026-10", "renewal", "innovative_sme"): 1,
+    }
     assert report.periods[0] == "2026-01"
     assert report.periods[-1] == "2026-11"
 
