@@ -39,6 +39,7 @@ from service.errors import FieldError, LedgerError, not_found
 from service.imports import plan as plan_core
 from service.imports.bulk import RawJSON, insert_rows
 from service.imports.models import CHUNK_LINES, ImportBatch, ImportBatchChunk
+from service.ladder import compliance
 from service.ladder.models import Designation
 from service.reference import service as reference_service
 from service.reference.models import District, Tier
@@ -1224,6 +1225,15 @@ def _write_chunk(
                 undo["designations"].append([line.row, spec["id"], before])
     _insert_dicts(session, _F, fig_inserts)
     _insert_dicts(session, _D, des_inserts)
+    if des_inserts:
+        # Each enterprise is on one line of a batch: its designations with this source are the
+        # ones just inserted. They get their designate events and anomaly checks now.
+        new_ids: list[int] = []
+        for chunk in _chunks(sorted({d["enterprise_id"] for d in des_inserts})):
+            new_ids += session.scalars(
+                sa.select(_D.c.id).where(_D.c.enterprise_id.in_(chunk), _D.c.source == source)
+            ).all()
+        compliance.record_bulk_designations(session, new_ids, source=source)
     _grouped_update(session, _F, fig_updates)
     _grouped_update(session, _D, des_updates)
     undo["_ids"] = list(ids.items())

@@ -206,8 +206,8 @@ def anomalies(
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @_AS_OF
 def scan(as_json: bool, as_of: datetime | None) -> None:
-    """Record anomalies that bulk writes (imports, demo data) skipped, and major changes left
-    unreported past their window. Running it again records nothing new."""
+    """Record anomalies of designations written without a check (demo data, older ledgers),
+    and major changes left unreported past their window. Running it again records nothing new."""
     from service.ladder import compliance
 
     today = _as_of(as_of)

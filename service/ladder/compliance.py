@@ -389,13 +389,107 @@ def review_eligibility(
     ]
 
 
-# ---- the scan --------------------------------------------------------------------------------
+# ---- designations written in bulk, and the scan -----------------------------------------------
+
+
+def _designation_anomaly_rows(
+    session: Session,
+    held: dict[int, list[tuple[lifecycle.Held, str]]],
+    wanted: set[int],
+    existing: set[tuple[int, str, date]],
+    *,
+    source: str,
+) -> list[dict[str, Any]]:
+    """The anomalies of the `wanted` designations against the rest of each enterprise's ladder,
+    as the per-write check finds them; what is already recorded is left out."""
+    names = dict(session.execute(sa.select(Tier.code, Tier.name)).all())
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for eid, titles in held.items():
+        others = [h for h, _ in titles]
+        for h, tier in titles:
+            if h.id not in wanted:
+                continue
+            for found in lifecycle.designation_anomalies(h, others, names):
+                key = (h.id, found.kind, h.designated_on)
+                if key in existing:
+                    continue
+                existing.add(key)
+                rows.append(
+                    {
+                        "enterprise_id": eid,
+                        "designation_id": h.id,
+                        "tier_code": tier,
+                        "kind": found.kind,
+                        "occurred_on": h.designated_on,
+                        "detail": found.detail[:500],
+                        "source": source,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+    return rows
+
+
+def _insert_many(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 1000):
+        session.execute(sa.insert(model), rows[start : start + 1000])
+
+
+def record_bulk_designations(
+    session: Session, designation_ids: Sequence[int], *, source: str
+) -> dict[str, int]:
+    """What a designation made one by one gets, for designations written in bulk (a roster
+    import): its designate event, and its anomalies checked against the rest of the ladder
+    and recorded as they happened. Returns the anomalies recorded, by kind."""
+    rows = []
+    for start in range(0, len(designation_ids), 900):
+        rows += session.execute(
+            sa.select(
+                Designation.id,
+                Designation.enterprise_id,
+                Designation.designated_on,
+                Designation.valid_until,
+                Designation.document_no,
+            ).where(Designation.id.in_(designation_ids[start : start + 900]))  # type: ignore[union-attr]
+        ).all()
+    now = utcnow()
+    _insert_many(
+        session,
+        DesignationEvent,
+        [
+            {
+                "designation_id": did,
+                "enterprise_id": eid,
+                "kind": "designate",
+                "occurred_on": on,
+                "valid_until_before": None,
+                "valid_until_after": until,
+                "reviewed_on": None,
+                "reapply_not_before": None,
+                "document_no": document_no,
+                "reason": "",
+                "source": source,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for did, eid, on, until, document_no in rows
+        ],
+    )
+    held = _held_by_enterprise(session, sorted({eid for _, eid, *_ in rows}))
+    wanted = {did for did, *_ in rows}
+    found = _designation_anomaly_rows(
+        session, held, wanted, _existing(session, sorted(wanted)), source=source
+    )
+    _insert_many(session, LadderAnomaly, found)
+    return dict(sorted(Counter(r["kind"] for r in found).items()))
 
 
 def scan(session: Session, actor: Actor, *, today: date) -> ScanResult:
-    """Record the anomalies the per-write checks never saw: designations written in bulk
-    (imports, demo data: no designate event) and major changes whose report window has closed
-    since they were recorded. What is already recorded is never recorded again."""
+    """Record the anomalies the per-write checks never saw: designations written without one
+    (demo data, ledgers from before imports checked theirs: no designate event) and major
+    changes whose report window has closed since they were recorded. What is already
+    recorded is never recorded again."""
     checked = sa.select(DesignationEvent.designation_id).where(DesignationEvent.kind == "designate")
     unchecked = session.execute(
         sa.select(Designation.id, Designation.enterprise_id).where(
@@ -417,36 +511,11 @@ def scan(session: Session, actor: Actor, *, today: date) -> ScanResult:
     )
     held = _held_by_enterprise(session, enterprise_ids)
     existing = _existing(session, [h.id for hs in held.values() for h, _ in hs])
-    names = dict(session.execute(sa.select(Tier.code, Tier.name)).all())
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
-    wanted = {did for did, _ in unchecked}
-    for eid, titles in held.items():
-        others = [h for h, _ in titles]
-        for h, tier in titles:
-            if h.id not in wanted:
-                continue
-            for found in lifecycle.designation_anomalies(h, others, names):
-                key = (h.id, found.kind, h.designated_on)
-                if key in existing:
-                    continue
-                existing.add(key)
-                rows.append(
-                    {
-                        "enterprise_id": eid,
-                        "designation_id": h.id,
-                        "tier_code": tier,
-                        "kind": found.kind,
-                        "occurred_on": h.designated_on,
-                        "detail": found.detail[:500],
-                        "source": "scan",
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
+    rows = _designation_anomaly_rows(
+        session, held, {did for did, _ in unchecked}, existing, source="scan"
+    )
     rows += _anomaly_rows(pending_changes, held, existing, today, "scan")
-    for start in range(0, len(rows), 1000):
-        session.execute(sa.insert(LadderAnomaly), rows[start : start + 1000])
+    _insert_many(session, LadderAnomaly, rows)
     by_kind = dict(sorted(Counter(r["kind"] for r in rows).items()))
     if rows:
         session.flush()

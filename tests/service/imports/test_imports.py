@@ -32,7 +32,8 @@ from service.enterprises.schemas import EnterpriseUpdate
 from service.errors import LedgerError
 from service.imports import service as imports
 from service.imports.models import ImportBatch
-from service.ladder.models import Designation
+from service.ladder import compliance
+from service.ladder.models import Designation, DesignationEvent, LadderAnomaly
 from service.reports import ledger
 from tests import workbooks as W
 from tests.conftest import MANAGER, OFFICER_DADUKOU, TODAY
@@ -605,3 +606,41 @@ def test_a_commit_running_in_this_process_is_alive_only_while_it_runs() -> None:
     assert imports._runner_alive(runner) is False
     assert imports._runner_alive("another-host|1|1|" + "0" * 32) is None
     assert imports._runner_alive("not a runner") is False
+
+
+def test_imported_designations_get_their_events_and_anomalies_as_they_happened(
+    session: Session, uploads: Path
+) -> None:
+    """A roster's designations are ladder events like manual ones: each gets its designate
+    event, and what is irregular (here a little giant with no specialized-SME title before it)
+    is recorded at the import, with the batch as its source, not left for a later scan."""
+    giant = W.good_row(1, 企业梯度="专精特新“小巨人”企业")
+    batch = preview(session, MANAGER, W.roster_xlsx([giant, W.good_row(2)]), uploads)
+    imports.commit(session, MANAGER, batch.id)
+    source = f"import:{batch.id}"
+    events = session.execute(
+        sa.select(DesignationEvent.kind, DesignationEvent.source, Enterprise.credit_code)
+        .join(Enterprise, Enterprise.id == DesignationEvent.enterprise_id)
+        .order_by(Enterprise.credit_code)
+    ).all()
+    assert sorted(events) == sorted(
+        [
+            ("designate", source, giant["统一社会信用代码"]),
+            ("designate", source, W.good_row(2)["统一社会信用代码"]),
+        ]
+    )
+    anomalies = session.execute(
+        sa.select(LadderAnomaly.kind, LadderAnomaly.source, Enterprise.credit_code).join(
+            Enterprise, Enterprise.id == LadderAnomaly.enterprise_id
+        )
+    ).all()
+    assert sorted(anomalies) == sorted(
+        [
+            ("little_giant_without_specialized", source, giant["统一社会信用代码"]),
+            ("skipped_rung", source, W.good_row(2)["统一社会信用代码"]),  # no innovative SME
+        ]
+    )
+    assert compliance.scan(session, MANAGER, today=TODAY).recorded == 0  # nothing left over
+    imports.revert(session, MANAGER, batch.id)
+    assert session.scalar(sa.select(sa.func.count()).select_from(DesignationEvent)) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(LadderAnomaly)) == 0
