@@ -22,9 +22,13 @@ from service.db import make_engine, session_scope
 from service.demo import generate
 from service.reference import service as reference_service
 from tests.conftest import TODAY
+from tests.dbutil import pg_url
 
 CHROMIUM = os.environ.get("TIERLEDGER_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# One folder per backend: CI runs the SQLite and PostgreSQL passes side by side.
+ARTIFACTS = (
+    Path(__file__).resolve().parents[1] / "artifacts" / ("postgresql" if pg_url() else "sqlite")
+)
 PASSWORD = "浏览器测试用的足够长口令-2026"
 USERS = {
     "e2e_admin": ("admin", None),
@@ -124,7 +128,7 @@ def browser() -> Iterator[Any]:
     except ImportError:
         _require("Playwright for Python", False)
         raise
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
