@@ -45,6 +45,35 @@ def test_db_upgrade_twice_is_a_no_op(fresh: Engine) -> None:
     assert "当前版本" in current.output
 
 
+def _reference_rows(engine: Engine) -> dict[str, list[str]]:
+    """The reference data as loaded, without the load's own timestamps."""
+    out = {}
+    with engine.connect() as conn:
+        for table in ("district", "subsector", "tier", "target", "cluster_district", "specialty"):
+            rows = conn.execute(sa.text(f"SELECT * FROM {table}")).mappings()
+            out[table] = sorted(
+                repr({k: v for k, v in r.items() if k not in ("created_at", "updated_at")})
+                for r in rows
+            )
+    return out
+
+
+def test_db_downgrade_to_base_and_up_again(fresh: Engine) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    loaded = _reference_rows(fresh)
+    assert all(loaded.values())
+    down = runner.invoke(main, ["db", "downgrade", "base"])
+    assert down.exit_code == 0, down.output
+    assert "已降级到 base" in down.output
+    assert set(sa.inspect(fresh).get_table_names()) <= {"alembic_version"}
+    assert "（未初始化）" in runner.invoke(main, ["db", "current"]).output
+    again = runner.invoke(main, ["db", "upgrade"])
+    assert again.exit_code == 0, again.output
+    assert "新增基础数据 216 条" in again.output
+    assert _reference_rows(fresh) == loaded
+
+
 def test_demo_data_makes_the_number_asked_for(fresh: Engine) -> None:
     result = CliRunner().invoke(
         main, ["demo-data", "--enterprises", "300", "--seed", "3", "--json"]

@@ -80,7 +80,7 @@ def test_duplicate_credit_code_is_a_conflict(client: TestClient) -> None:
         ({"subsector_code": "Q9.99"}, "subsector_code", "subsector.unknown"),
         ({"chain_position": "nowhere"}, "chain_position", "chain_position.unknown"),
         ({"name": ""}, "name", "too_short"),
-        ({"established_on": "2021年"}, "established_on", "type"),
+        ({"established_on": "2021年"}, "established_on", "format"),
         ({"unexpected": 1}, "unexpected", "unknown_field"),
     ],
 )
@@ -173,7 +173,18 @@ def test_filters(client: TestClient, session: Session) -> None:
     assert ids(is_key=True) == {glass.id}
     assert ids(q="碳") == {carbon.id, graphene.id}
     assert ids(q=carbon.credit_code[-6:].lower()) == {carbon.id}
-    assert ids(status="active") == ours
+    gone = make_enterprise(session, name="戊迁出公司", district="500116", subsector="B1.01")
+    gone.status = "moved_out"
+    session.flush()
+    both = ours | {gone.id}
+
+    def with_gone(**params: Any) -> set[int]:
+        return set(_ids(client.get(API, params=params | {"page_size": 500}))) & both
+
+    assert with_gone(status="active") == ours
+    assert with_gone(status="moved_out") == {gone.id}
+    assert with_gone(status="deregistered") == set()
+    assert with_gone() == both  # no status filter: moved-out enterprises stay in the ledger
     assert client.get(API, params={"sort": "bogus"}).status_code == 422
     item = next(i for i in client.get(API, params={"q": "甲玻纤"}).json()["items"])
     assert item["current_tier"]["code"] == "specialized_sme"
@@ -236,6 +247,14 @@ def test_status_change_instead_of_delete(client: TestClient, session: Session) -
         f"{url}/status", json={"status": "deleted", "reason": "x"}, headers={"If-Match": '"2"'}
     )
     assert bad.status_code == 422
+    before = digest(session, ("enterprise", "audit_event"))
+    stale = client.post(
+        f"{url}/status", json={"status": "active", "reason": "迁回"}, headers={"If-Match": '"1"'}
+    )
+    assert (stale.status_code, stale.json()["code"]) == (412, "enterprise.version_conflict")
+    missing = client.post(f"{url}/status", json={"status": "active", "reason": "迁回"})
+    assert missing.status_code == 428
+    assert digest(session, ("enterprise", "audit_event")) == before
 
 
 def test_every_write_leaves_exactly_one_audit_event(client: TestClient, session: Session) -> None:
@@ -262,6 +281,15 @@ def test_every_write_leaves_exactly_one_audit_event(client: TestClient, session:
     ]
     revoke = audit_events(session, action="designation.revoke")[-1]
     assert revoke.changes["status"] == ["valid", "revoked"]
+    update = audit_events(session, action="enterprise.update")[-1]
+    assert update.changes["notes"] == ["", "年度走访"]
+    figures = audit_events(session, action="figures.put")[-1]
+    assert (figures.entity_id, figures.enterprise_id) == (f"{created['id']}:2025", created["id"])
+    assert figures.changes["operating_revenue"] == [None, "100"]
+    added = audit_events(session, action="designation.add")[-1]
+    assert added.changes["tier_code"] == [None, "innovative_sme"]
+    assert added.changes["designated_on"] == [None, "2025-06-01"]
+    assert added.changes["valid_until"] == [None, "2028-05-31"]
 
 
 def test_unknown_enterprise_is_404(client: TestClient) -> None:
