@@ -263,3 +263,43 @@ def test_cli_expire_records_the_events(committed: Engine) -> None:
         assert conn.scalar(sa.text("SELECT count(*) FROM designation WHERE status='expired'")) == 1
     again = CliRunner().invoke(main, ["ladder", "expire", "--as-of", "2027-01-01"])
     assert "已记录 0 项" in again.output
+
+
+def test_a_holder_that_meets_the_next_rung_is_its_candidate(
+    client: TestClient, session: Session
+) -> None:
+    """Not only the bottom rung: an innovative SME that meets the 2026 specialized-SME criteria
+    is a candidate for specialized SME, and one short of them is not."""
+    from service.access.actor import SYSTEM
+
+    ready = make_enterprise(session, name="晋级专精特新公司", district="500104")
+    short = make_enterprise(session, name="差一项专精特新公司", district="500104")
+    facts = EvaluatorFactsIn.model_validate(
+        {
+            "niche_since": "2018-01-01",
+            "judgements": {"market_share_fairly_high": True},
+            "ip": {"class_i": 3, "class_i_applied": 3, "class_i_applied_own": 3},
+            "development_score": "72",
+            "titles": HIGH_TECH.model_dump(mode="json")["titles"],
+        }
+    )
+    for e, rd_2025 in ((ready, "180"), (short, "60")):  # 60万 < 100万 and < 3%: condition 3
+        make_designation(session, e, tier="innovative_sme", designated_on=date(2024, 6, 1))
+        for year, revenue, rd in ((2024, "3000", "150"), (2025, "3600", rd_2025)):
+            make_figures(
+                session, e, year=year, revenue=revenue, main_business_revenue=revenue,
+                rd_expense=rd, total_assets="10000", total_liabilities="4000", ip_class1=3,
+            )  # fmt: skip
+        for year in (2025, 2026):  # the 2026 rules compare this year's 发展评价得分
+            records.put_facts(session, SYSTEM, e, year=year, data=facts, today=TODAY)
+    page = client.get(f"{LADDER}/candidates", params={"tier": "innovative_sme"}).json()
+    found = {i["enterprise_id"]: i for i in page["items"]}
+    assert short.id not in found
+    tiers = client.get(f"/api/v1/enterprises/{short.id}/eligibility").json()["evaluation"]["tiers"]
+    verdict = next(t for t in tiers if t["tier"] == "specialized_sme")
+    failed = [c["code"] for c in verdict["conditions"] if c["verdict"] == "fail"]
+    assert (verdict["verdict"], failed) == ("not_eligible", ["rd_expense"])
+    item = found[ready.id]
+    assert (item["current_tier"], item["target_tier"]) == ("innovative_sme", "specialized_sme")
+    assert item["rule_version"] == "MIIT-2026"
+    assert item["reasons"]
