@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from service.db import TimestampedTable, UTCDateTime, utcnow
 
@@ -61,7 +61,7 @@ class WebSession(TimestampedTable, table=True):
     auth_epoch: int = 1
 
 
-class LoginAttempt(SQLModel, table=True):
+class LoginAttempt(TimestampedTable, table=True):
     """One login attempt, for throttling by username and by address."""
 
     __tablename__ = "login_attempt"

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from service.db import UTCDateTime, utcnow
+from service.db import TimestampedTable, UTCDateTime, utcnow
 
 
 class AuditEvent(SQLModel, table=True):
@@ -34,10 +34,11 @@ class AuditEvent(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-class LedgerState(SQLModel, table=True):
+class LedgerState(TimestampedTable, table=True):
     """One row whose version moves with every committed write: a database trigger bumps it on
     each audit_event insert (every write records one in its own transaction), so a cache keyed
-    by it can never serve a read from before a committed write, whichever process made it."""
+    by it can never serve a read from before a committed write, whichever process made it.
+    The trigger stamps updated_at too: when the ledger last changed."""
 
     __tablename__ = "ledger_state"
 

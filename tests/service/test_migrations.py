@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,36 @@ def test_the_chain_has_one_head() -> None:
 
     heads = ScriptDirectory.from_config(migrate.alembic_config()).get_heads()
     assert len(heads) == 1, f"migrations branch: {heads}; set down_revision to the current head"
+
+
+def test_every_table_carries_created_and_updated_at(engine: Engine) -> None:
+    """As built by the migrations (not the models): every table but Alembic's own."""
+    inspector = sa.inspect(engine)
+    missing = {
+        table: {"created_at", "updated_at"} - {c["name"] for c in inspector.get_columns(table)}
+        for table in inspector.get_table_names()
+        if table != "alembic_version"
+    }
+    assert {t: m for t, m in missing.items() if m} == {}
+
+
+def test_a_committed_write_stamps_ledger_state(tmp_path: Path) -> None:
+    """ledger_state's trigger moves updated_at with the version: when the ledger last changed."""
+    from service.access.actor import SYSTEM
+    from service.audit import service as audit_service
+
+    with fresh_database(tmp_path) as eng:
+        migrate.upgrade(eng)
+        state = sa.text("SELECT version, updated_at FROM ledger_state WHERE id = 1")
+        with eng.connect() as conn:
+            version, _ = conn.execute(state).one()
+        before_write = datetime.now(UTC).replace(microsecond=0)
+        with Session(eng) as s:
+            audit_service.record(s, SYSTEM, action="test.write", entity="test")
+            s.commit()
+        with eng.connect() as conn:
+            after_version, after_stamp = conn.execute(state).one()
+    if isinstance(after_stamp, str):  # SQLite keeps CURRENT_TIMESTAMP as UTC text
+        after_stamp = datetime.fromisoformat(after_stamp).replace(tzinfo=UTC)
+    assert after_version == version + 1
+    assert before_write <= after_stamp <= datetime.now(UTC)
