@@ -1,4 +1,5 @@
-"""Acceptance test 20: two editors, one version — exactly one wins, the other gets 412."""
+"""Acceptance test 20: two commissioners edit one file from one version — exactly one wins, the
+other gets 412, and no update is lost."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from service.access.actor import Actor
 from service.access.deps import current_actor
 from service.app import create_app
 from service.audit.models import AuditEvent
 from service.config import Settings
 from service.db import session_scope
 from service.enterprises.models import Enterprise
-from tests.conftest import ADMIN, MANAGER, TODAY
-from tests.factories import make_enterprise
+from tests.conftest import MANAGER, TODAY
+from tests.factories import make_assignment, make_commissioner, make_enterprise
 
 ROUNDS = 200
 
@@ -49,8 +51,23 @@ def _race(clients: list[TestClient], url: str, version: int, n: int) -> dict[int
 
 def test_concurrent_edits_never_lose_an_update(committed_db: Engine) -> None:
     with session_scope(committed_db) as session:
-        enterprise_id = make_enterprise(session, name="并发编辑公司").id
-    clients = [_client(committed_db, MANAGER), _client(committed_db, ADMIN)]
+        enterprise = make_enterprise(session, name="并发编辑公司")
+        enterprise_id = enterprise.id
+        editors = []
+        for specialty in ("tech", "finance"):  # the file's two commissioners, one slot each
+            commissioner = make_commissioner(
+                session, name=f"并发{specialty}专员", specialties=(specialty,)
+            )
+            make_assignment(session, enterprise, commissioner, specialty=specialty)
+            editors.append(
+                Actor(
+                    id=None,
+                    name=commissioner.name,
+                    role="commissioner",
+                    commissioner_id=commissioner.id,
+                )
+            )
+    clients = [_client(committed_db, editor) for editor in editors]
     url = f"/api/v1/enterprises/{enterprise_id}"
     for n in range(ROUNDS):
         version = clients[0].get(url).json()["version"]
