@@ -1,9 +1,9 @@
 """RELIABILITY 21: a process SIGKILLed halfway through a large import commit leaves the ledger
 as it was, its batch is marked failed by the next start, and the same import then succeeds.
 
-The roster has 20 000 rows (IMPORT_CRASH_ROWS overrides; 100 000 makes the test take minutes
-on this machine): the write is still one transaction of thousands of statements, killed with
-half of it written."""
+The roster has the 100 000 rows the acceptance test names (IMPORT_CRASH_ROWS overrides it for a
+quicker run by hand): one transaction of thousands of statements, killed with half of it
+written."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from service.reference import service as reference_service
 from tests.dbutil import digest, fresh_database
 from tests.reliability.import_helpers import content_digest
 
-ROWS = int(os.environ.get("IMPORT_CRASH_ROWS", "20000"))
+ROWS = int(os.environ.get("IMPORT_CRASH_ROWS", "100000"))
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
 
