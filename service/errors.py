@@ -224,7 +224,7 @@ def install_handlers(app: FastAPI) -> None:
         # bad input, not a server fault: SQLite raises OverflowError binding it, PostgreSQL
         # numeric_value_out_of_range (22003). Any other DataError stays an internal error.
         if isinstance(exc, DataError) and getattr(exc.orig, "sqlstate", None) != "22003":
-            return internal_problem(exc)
+            return internal_problem(exc, request)
         field = FieldError("request", "out_of_range", "数值超出可保存的范围")
         if wants_html(request):
             return render_error_page(request, 422, "提交的数据有误", field.message)
@@ -237,8 +237,8 @@ def install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _internal(_request: Request, exc: Exception) -> JSONResponse:
-        return internal_problem(exc)
+    async def _internal(request: Request, exc: Exception) -> Response:
+        return internal_problem(exc, request)
 
 
 # ---- the errors in the OpenAPI document ------------------------------------------------------
@@ -378,14 +378,15 @@ def render_error_page(
     return response
 
 
-def internal_problem(exc: BaseException) -> JSONResponse:
-    """A generic Chinese message and an error id; the details go to the server log only."""
+def internal_problem(exc: BaseException, request: Request | None = None) -> Response:
+    """A generic Chinese message and an error id; the details go to the server log only.
+    A page gets the error page with that id, the API a problem."""
     error_id = uuid.uuid4().hex[:12]
     log.error("internal error %s (request %s)", error_id, current_request_id(), exc_info=exc)
+    title = "系统内部错误"
+    detail = f"系统出现错误，请稍后再试。如问题持续，请联系管理员并提供错误编号 {error_id}"
+    if request is not None and wants_html(request):
+        return render_error_page(request, 500, title, detail, error_id=error_id)
     return problem(
-        status=500,
-        code="internal",
-        title="系统内部错误",
-        detail=f"系统出现错误，请稍后再试。如问题持续，请联系管理员并提供错误编号 {error_id}",
-        extra={"error_id": error_id},
+        status=500, code="internal", title=title, detail=detail, extra={"error_id": error_id}
     )

@@ -59,6 +59,8 @@ class SecurityHeadersMiddleware:
             # handler, so the 500 carries the headers and the log line names the request.
             if started:
                 raise
+            from starlette.requests import Request
+
             from service.errors import internal_problem
 
-            await internal_problem(exc)(scope, receive, send_with_headers)
+            await internal_problem(exc, Request(scope))(scope, receive, send_with_headers)

@@ -48,12 +48,12 @@ def test_internal_error_is_generic_with_an_id_in_the_log(
 ) -> None:
     client = app_for(MANAGER)
 
-    @client.app.get("/boom")  # type: ignore[attr-defined]
+    @client.app.get("/api/v1/boom")  # type: ignore[attr-defined]
     def boom() -> None:
         raise RuntimeError("SELECT secret_column FROM hidden_table")
 
     with caplog.at_level(logging.ERROR, logger="tierledger"):
-        r = client.get("/boom")
+        r = client.get("/api/v1/boom")
     assert r.status_code == 500
     body = r.json()
     assert body["code"] == "internal"
@@ -102,3 +102,25 @@ def test_a_number_past_the_database_is_422_not_500(client: TestClient) -> None:
     assert r.status_code == 422, r.text  # SQLite cannot bind it, PostgreSQL says 22003
     assert r.json()["code"] == "validation.out_of_range"
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_internal_error_on_a_page_is_the_error_page_with_its_id(
+    app_for: Callable[..., TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    """People on the pages see a page in Chinese with the error id, never JSON or a trace."""
+    client = app_for(MANAGER)
+
+    @client.app.get("/page-boom")  # type: ignore[attr-defined]
+    def boom() -> None:
+        raise RuntimeError("SELECT secret_column FROM hidden_table")
+
+    with caplog.at_level(logging.ERROR, logger="tierledger"):
+        r = client.get("/page-boom")
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith("text/html")
+    assert "系统内部错误" in r.text
+    error_id = re.search(r"错误编号：<code>([0-9a-f]{12})</code>", r.text)
+    assert error_id is not None
+    assert error_id.group(1) in caplog.text
+    assert "secret_column" not in r.text
+    assert "content-security-policy" in r.headers
