@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-# Routes anyone may call: signing in cannot require being signed in.
+# Routes anyone may call: signing in cannot require being signed in, and the API's manual
+# (/docs, rendering the public /openapi.json) is what a program's author reads first.
 PUBLIC_ROUTES = frozenset(
     {
         ("GET", "/healthz"),
+        ("GET", "/docs"),
         ("POST", "/api/v1/auth/token"),
         ("POST", "/api/v1/auth/password"),
         ("GET", "/login"),

@@ -51,7 +51,29 @@ def fresh_database(tmp_dir: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-DIGEST_TABLES = ("enterprise", "enterprise_subsector", "designation", "annual_figures")
+# The ledger's content, as RELIABILITY's "nothing written" digest names it: enterprises and
+# their figures, the ladder with its events, anomalies and records, commissioners, their
+# assignments and services. (Audit rows, batches and sessions record the attempt itself.)
+DIGEST_TABLES = (
+    "enterprise",
+    "enterprise_subsector",
+    "annual_figures",
+    "designation",
+    "designation_event",
+    "ladder_anomaly",
+    "listing_step",
+    "evaluator_facts",
+    "key_selection",
+    "data_update",
+    "major_change",
+    "commissioner",
+    "commissioner_specialty",
+    "commissioner_district",
+    "commissioner_cluster",
+    "assignment",
+    "service_record",
+    "service_need",
+)
 
 
 def digest(conn_or_session: object, tables: tuple[str, ...] = DIGEST_TABLES) -> str:

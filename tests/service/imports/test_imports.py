@@ -272,18 +272,18 @@ def test_officer_rows_outside_their_district_are_row_errors(
 ) -> None:
     data_rows = rows(3)
     data_rows[1]["所属区县"] = "长寿区"
-    before = digest(session)
     batch = preview(session, OFFICER_DADUKOU, W.roster_xlsx(data_rows), uploads)
     assert [(e["row"], e["code"]) for e in batch.errors] == [(5, "DISTRICT_OUT_OF_SCOPE")]
     assert batch.district_code == "500104"
     outsider = make_enterprise(session, district="500115")
+    before = digest(session)
     row = W.good_row(1, 统一社会信用代码=outsider.credit_code)
     batch = preview(session, OFFICER_DADUKOU, W.roster_xlsx([row]), uploads)
     assert [e["code"] for e in batch.errors] == ["ENTERPRISE_OUT_OF_SCOPE"]
     with pytest.raises(LedgerError):
         imports.commit(session, OFFICER_DADUKOU, batch.id)
     assert by_code(session, outsider.credit_code).district_code == "500115"
-    del before
+    assert digest(session) == before
 
 
 def test_approval_flow(session: Session, uploads: Path) -> None:
