@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -74,6 +75,21 @@ DIGEST_TABLES = (
     "service_record",
     "service_need",
 )
+
+
+CORE_TABLES = DIGEST_TABLES[:4]
+
+
+def fingerprint(
+    conn: sa.Connection, tables: tuple[str, ...] = DIGEST_TABLES[4:]
+) -> tuple[Any, ...]:
+    """One round trip: each table's row count and latest created_at and updated_at (every
+    table has both). Any insert, delete or stamped update moves it; for checks run around
+    every request, where `digest` of every table would cost more than the request."""
+    union = " UNION ALL ".join(
+        f"SELECT '{t}', count(*), max(created_at), max(updated_at) FROM {t}" for t in tables
+    )
+    return tuple(sorted(tuple(map(str, r)) for r in conn.exec_driver_sql(union)))
 
 
 def digest(conn_or_session: object, tables: tuple[str, ...] = DIGEST_TABLES) -> str:
