@@ -35,7 +35,10 @@ REPLACEMENT: Final = "\ufffd"
 # text as a formula (or, for tab and line breaks, hide such a character in front of one).
 FORMULA_TRIGGERS: Final = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
 
-_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# What a workbook cannot hold (XML 1.0), UTF-8 cannot encode, or PostgreSQL refuses (NUL): the
+# ledger refuses it on the way in (service.inputs, the roster reader) and replaces it on the way
+# out (`clean_control_chars`), by this one class.
+UNSTORABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _CR: Final = re.compile("\r\n?")
 
 # One search that finds every string needing more than a plain write: a trigger in front, or any
@@ -51,7 +54,15 @@ def clean_control_chars(text: str) -> str:
     """Return ``text`` with line endings normalised and other control characters replaced."""
     if "\r" in text:
         text = _CR.sub("\n", text)
-    return _CONTROL.sub(REPLACEMENT, text)
+    return UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def unstorable_reason(text: str) -> str | None:
+    """Why `text` cannot be kept, in Chinese, naming its first unstorable character; else None."""
+    found = UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return f"不能包含控制字符（第{found.start() + 1}个字符为U+{ord(found.group()):04X}）"
 
 
 def needs_quote_prefix(text: str) -> bool:

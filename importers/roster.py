@@ -10,6 +10,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
+from exports.text import UNSTORABLE, unstorable_reason
 from importers import errors as E
 from importers import safety
 from importers.errors import ImportFileError, RowError
@@ -390,6 +391,8 @@ class _RosterParser:
                     if text:
                         if len(text) > max_chars:
                             _check_length(text, spec, max_chars)
+                        if UNSTORABLE.search(text):
+                            _refuse_unstorable(text, spec)
                         out[spec.field] = text
                 elif kind == "money":
                     if value.__class__ is float and unit == "万元":
@@ -435,6 +438,8 @@ class _RosterParser:
                     if not text:
                         continue
                     _check_length(text, spec, max_chars)
+                    if UNSTORABLE.search(text):
+                        _refuse_unstorable(text, spec)
                     out["name"] = text
                 elif kind == "code":
                     division = self._code(number, col, value, out, errors, warnings)
@@ -668,6 +673,14 @@ def _check_length(text: str, spec: FieldSpec, max_chars: int) -> None:
         raise ValueProblem(
             "TEXT_TOO_LONG", f"{spec.label}过长（{len(text)} 字，上限 {max_chars} 字）"
         )
+
+
+def _refuse_unstorable(text: str, spec: FieldSpec) -> None:
+    # A CSV can carry a NUL or a form feed: PostgreSQL would refuse the commit, SQLite keep it,
+    # and every export replace it. What an export could not write is an error here.
+    raise ValueProblem(
+        "TEXT_CONTROL_CHARACTER", f"{spec.label}{unstorable_reason(text)}，请删除后重新上传"
+    )
 
 
 def _fold_key(text: str) -> str:

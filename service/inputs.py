@@ -4,30 +4,22 @@ PostgreSQL refuses NUL in text, UTF-8 cannot encode a lone surrogate, and a work
 cannot hold the other C0 control characters: text with any of them would be a 500 on one
 backend, stored on the other, and mangled in every export. So they are refused at the edge with
 the field named, on every JSON body (`Input`), query and path parameter and page form
-(`refuse_unstorable_params`). Tab, line feed and carriage return stay allowed.
+(`refuse_unstorable_params`). Tab, line feed and carriage return stay allowed. The character
+class itself is `exports.text.UNSTORABLE`, which the roster reader refuses too.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, Final
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from exports.text import unstorable_reason as unstorable_message
 from service.errors import FieldError, invalid
 
-UNSTORABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 CODE: Final = "text.control_character"
-
-
-def unstorable_message(text: str) -> str | None:
-    """The Chinese reason `text` cannot be stored, naming the first bad character; else None."""
-    found = UNSTORABLE.search(text)
-    if found is None:
-        return None
-    return f"不能包含控制字符（第{found.start() + 1}个字符为U+{ord(found.group()):04X}）"
 
 
 def _first_unstorable(value: Any) -> str | None:

@@ -352,6 +352,36 @@ def test_csv_reads_like_the_workbook(parse: Any, encoding: str) -> None:
     assert from_csv.sheet == "CSV"
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "shown"),
+    [
+        ("企业名称", "重庆\x0b材料有限公司", "U+000B"),
+        ("备注", "第一段\x0c第二段", "U+000C"),
+        ("备注", "\x1b[31m红字", "U+001B"),
+    ],
+)
+def test_text_a_workbook_cannot_hold_is_a_row_error(
+    parse: Any, column: str, value: str, shown: str
+) -> None:
+    """A CSV carries raw control characters; PostgreSQL refuses NUL and an export replaces them
+    all, so the row is refused naming the cell, not stored on one backend and lost on another."""
+    rows = [W.good_row(1), W.good_row(2, **{column: value}), W.good_row(3, 备注="换行\n可以\t制表")]
+    parsed = parse(W.csv_bytes(rows), "名单.csv")
+    [error] = parsed.errors
+    assert (error.row, error.column, error.code) == (3, column, "TEXT_CONTROL_CHARACTER")
+    assert shown in error.message
+    assert "控制字符" in error.message
+    assert [r.row for r in parsed.rows] == [2, 4]
+    assert parsed.rows[1].notes == "换行\n可以\t制表"
+
+
+def test_a_csv_with_a_nul_byte_is_not_a_text_file(parse: Any) -> None:
+    rows = [W.good_row(1, 企业名称="重庆\x00材料有限公司")]
+    with pytest.raises(ImportFileError) as info:
+        parse(W.csv_bytes(rows), "名单.csv")
+    assert info.value.code == "CSV_ENCODING"
+
+
 def test_both_readers_agree(parse: Any) -> None:
     rows = [
         W.good_row(i, 成立日期=dt.datetime.combine(dt.date(2020, 1, i), dt.time()))

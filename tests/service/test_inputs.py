@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 
 import service.app  # noqa: F401  (imports every schema module, so every Input subclass exists)
+from exports.text import UNSTORABLE
+from exports.text import unstorable_reason as unstorable_message
 from service.audit.models import AuditEvent
-from service.inputs import UNSTORABLE, Input, unstorable_message
+from service.inputs import Input
 from tests.conftest import ADMIN
 from tests.dbutil import digest
 from tests.factories import credit_code, make_enterprise
