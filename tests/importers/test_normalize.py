@@ -10,6 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from importers.normalize import (
+    ChainMatcher,
     DistrictMatcher,
     PartialDate,
     SubsectorMatcher,
@@ -306,3 +307,123 @@ def test_subsector_near_miss_suggests_the_closest_name(vocab: Vocabulary) -> Non
     assert industry.code == "SUBSECTOR_IS_INDUSTRY"
     assert "优特钢" in industry.message
     assert "是否为" not in subsectors.problem("量子计算机").message
+
+
+# -- properties of the remaining normalisers ------------------------------------------------
+
+label_text = st.text(
+    alphabet=st.sampled_from("营业收入研发费用从业人员主营业务资产负债总额（）()"),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(year=st.integers(min_value=1900, max_value=2099), label=label_text, form=st.integers(0, 3))
+def test_header_year_finds_the_year_wherever_it_is_written(
+    year: int, label: str, form: int
+) -> None:
+    written = [
+        f"{year}年{label}",
+        f"{label}（{year}年度）",
+        f"{fullwidth(str(year))}年 {label}",
+        f"{label}{year}年",
+    ][form]
+    found, rest = header_year(written)
+    assert found == year
+    assert str(year) not in rest
+    assert header_year(label) == (None, fold(label))
+
+
+TRUE_WORDS = ["是", "Y", "YES", "TRUE", "√", "1", "重点", "对"]
+FALSE_WORDS = ["否", "N", "NO", "FALSE", "×", "0", "非重点", "不是", "无"]
+
+
+@given(
+    word=st.sampled_from([(w, True) for w in TRUE_WORDS] + [(w, False) for w in FALSE_WORDS]),
+    width=st.booleans(),
+    lower=st.booleans(),
+    pad=st.sampled_from(["", " ", "\u3000", "  "]),
+)
+def test_parse_bool_is_blind_to_width_case_and_padding(
+    word: tuple[str, bool], width: bool, lower: bool, pad: str
+) -> None:
+    text, meaning = word
+    text = text.lower() if lower else text
+    text = fullwidth(text) if width else text
+    assert parse_bool(f"{pad}{text}{pad}") is meaning
+
+
+@given(st.text(max_size=8))
+def test_parse_bool_answers_or_names_the_problem(text: str) -> None:
+    folded = "".join(fold(text).split()).upper()
+    known = {w.upper() for w in (*TRUE_WORDS, *FALSE_WORDS, "✓", "✔", "✗", "✘", "重点企业")}
+    if folded and folded not in known:
+        with pytest.raises(ValueProblem) as problem:
+            parse_bool(text)
+        assert problem.value.code == "BOOL_INVALID"
+    else:
+        assert parse_bool(text) in (True, False, None)
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_cell_text_writes_integers_as_digits(n: int) -> None:
+    assert cell_text(n) == str(n)
+    assert cell_text(float(n)) == str(n)  # a phone number typed as a number stays digits
+
+
+@given(st.floats(min_value=-9.99999999999999e307, max_value=9.99999999999999e307))
+def test_cell_text_of_a_float_reads_back_as_the_same_cell_text(x: float) -> None:
+    """Any number a cell can hold (Excel's largest is 9.99999999999999E+307)."""
+    shown = cell_text(x)
+    assert cell_text(float(shown)) == shown  # Excel's 15 significant digits, stable
+
+
+@given(st.text(max_size=20))
+def test_cell_text_of_text_is_the_text_stripped(text: str) -> None:
+    assert cell_text(text) == text.strip()
+
+
+def _decorate(name: str, width: bool, pad: str, quotes: tuple[str, str]) -> str:
+    text = fullwidth(name) if width else name
+    return f"{pad}{quotes[0]}{text}{quotes[1]}{pad}"
+
+
+@given(
+    index=st.integers(min_value=0, max_value=10_000),
+    width=st.booleans(),
+    pad=st.sampled_from(["", " ", "\u3000"]),
+    quotes=st.sampled_from(QUOTES),
+)
+def test_every_subsector_name_and_alias_however_written(
+    vocab: Vocabulary, index: int, width: bool, pad: str, quotes: tuple[str, str]
+) -> None:
+    subsectors = SubsectorMatcher(vocab.subsectors)
+    s = vocab.subsectors[index % len(vocab.subsectors)]
+    for name in (s.code, s.name, *s.aliases):
+        assert subsectors.match(_decorate(name, width, pad, quotes)) == s.code, name
+
+
+@given(st.text(max_size=16))
+def test_any_subsector_text_is_a_code_or_a_named_problem(vocab: Vocabulary, text: str) -> None:
+    subsectors = SubsectorMatcher(vocab.subsectors)
+    code = subsectors.match(text)
+    if code is None:
+        assert subsectors.problem(text).code in {"SUBSECTOR_UNKNOWN", "SUBSECTOR_IS_INDUSTRY"}
+    else:
+        assert code in subsectors.by_code
+
+
+@given(
+    index=st.integers(min_value=0, max_value=100),
+    width=st.booleans(),
+    pad=st.sampled_from(["", " ", "\u3000"]),
+    quotes=st.sampled_from(QUOTES),
+)
+def test_every_chain_position_however_written(
+    vocab: Vocabulary, index: int, width: bool, pad: str, quotes: tuple[str, str]
+) -> None:
+    chain = ChainMatcher(vocab.chain_positions)
+    p = vocab.chain_positions[index % len(vocab.chain_positions)]
+    for name in (p.code, p.name, *p.aliases):
+        assert chain.match(_decorate(name, width, pad, quotes)) == p.code, name
+    assert chain.match("不是产业链环节") is None
