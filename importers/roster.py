@@ -133,14 +133,21 @@ def parse(
     vetted = safety.vet(data, filename, limits)
     with Book(data, vetted, engine=engine, limits=limits) as book:
         found: tuple[SheetInfo, Header, list[Row], Generator[Row, None, None]] | None = None
+        anything = False
         for info in book.candidates(sheet):
             rows = book.rows(info)
             head = list(islice(rows, HEADER_SCAN_ROWS))
+            anything = anything or any(not is_blank(v) for _, values in head for v in values)
             header = detect(head, info.merges)
             if header is not None:
                 found = (info, header, head, rows)
                 break
             rows.close()
+        if found is None and not anything:
+            raise ImportFileError(
+                E.EMPTY_WORKBOOK,
+                "工作簿是空的：没有任何填写的内容。请在名单模板中填写企业后再上传",
+            )
         if found is None:
             raise ImportFileError(
                 E.NO_ROSTER_FOUND,

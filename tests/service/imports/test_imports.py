@@ -581,10 +581,16 @@ def test_cli_exit_2_for_unusable_files(
 
 def test_cli_empty_workbook_and_no_header(cli_db: Engine, tmp_path: Path) -> None:
     empty = openpyxl.Workbook()
+    empty.create_sheet("Sheet2")
     path = tmp_path / "empty.xlsx"
     empty.save(path)
     status, result = _run(["roster", "import", str(path), "--json"])
     assert status == 2, result.output
+    [error] = json.loads(result.stdout)["errors"]
+    assert error["code"] == "EMPTY_WORKBOOK"
+    assert "工作簿是空的" in error["message"]
+    status, result = _run(["roster", "import", str(path)])
+    assert (status, "EMPTY_WORKBOOK" in result.stderr) == (2, True)
     wb = openpyxl.Workbook()
     wb.active.append(["随便", "什么"])
     wb.save(path)
