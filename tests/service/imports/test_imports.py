@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import resource
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
@@ -650,3 +655,73 @@ def test_imported_designations_get_their_events_and_anomalies_as_they_happened(
     imports.revert(session, MANAGER, batch.id)
     assert session.scalar(sa.select(sa.func.count()).select_from(DesignationEvent)) == 0
     assert session.scalar(sa.select(sa.func.count()).select_from(LadderAnomaly)) == 0
+
+
+ROOT = Path(__file__).resolve().parents[3]
+BOUNDED_API_CHILD = r"""
+import json, resource, sys, time
+limit = int(sys.argv[1]) * 1024 * 1024
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from pathlib import Path
+from fastapi.testclient import TestClient
+from service.access.deps import current_actor
+from service.app import create_app
+from service.config import Settings
+from tests.conftest import MANAGER
+app = create_app(Settings(data_dir=Path(sys.argv[3])))
+app.dependency_overrides[current_actor] = lambda: MANAGER
+data = Path(sys.argv[2]).read_bytes()
+started = time.perf_counter()
+r = TestClient(app).post(
+    "/api/v1/imports", files={"file": ("名单.xlsx", data, "application/octet-stream")}
+)
+print(json.dumps({"status": r.status_code, "code": r.json()["code"],
+                  "seconds": time.perf_counter() - started}))
+"""
+
+
+def _limited(megabytes: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
+
+    return apply
+
+
+def test_a_zip_bomb_is_refused_in_bounds_through_the_cli_and_the_api(
+    cli_db: Engine, tmp_path: Path
+) -> None:
+    """RELIABILITY 1 end to end: a 1 GiB zip bomb, refused by the real command and the real
+    upload in a child limited to 512 MB of address space (its test bound), writing nothing."""
+    bomb = tmp_path / "bomb.xlsx"
+    bomb.write_bytes(W.zip_bomb())
+    started = time.monotonic()
+    cli = subprocess.run(
+        [sys.executable, "-m", "service.cli", "roster", "import", str(bomb), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        preexec_fn=_limited(512),
+        check=False,
+    )
+    assert time.monotonic() - started < 15  # with interpreter start and imports
+    assert cli.returncode == 2, cli.stderr[-2000:]
+    assert json.loads(cli.stdout)["errors"][0]["code"] == "ZIP_BOMB"
+    with cli_db.connect() as conn:  # the command migrated the database, and wrote nothing else
+        assert conn.scalar(sa.text("SELECT count(*) FROM enterprise")) == 0
+        before = digest(conn)
+    api = subprocess.run(
+        [sys.executable, "-c", BOUNDED_API_CHILD, "512", str(bomb), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        check=False,
+    )
+    assert api.returncode == 0, api.stderr[-2000:]
+    answer = json.loads(api.stdout.strip().splitlines()[-1])
+    assert (answer["status"], answer["code"]) == (422, "ZIP_BOMB")
+    assert answer["seconds"] < 10
+    with cli_db.connect() as conn:
+        assert digest(conn) == before
