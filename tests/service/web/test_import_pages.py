@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
 import openpyxl
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from service.audit.models import AuditEvent
 from service.enterprises.models import Enterprise
+from service.imports.models import ImportBatch
 from tests import workbooks as W
 from tests.dbutil import digest
 from tests.importers.reference import make_code
@@ -122,3 +126,51 @@ def test_viewers_cannot_import(site: Callable[..., TestClient], session: Session
     client = site()
     login(client, "imp_viewer")
     assert client.get("/imports").status_code == 403
+
+
+HOSTILE_NAMES = [
+    "../../etc/passwd.xlsx",
+    "名单\r\nSet-Cookie: a=b.xlsx",
+    "<script>alert(1)</script>名单.xlsx",
+    "长" * 300 + ".xlsx",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=["traversal", "crlf", "markup", "300-chars"])
+def test_a_hostile_upload_name_is_stored_generated_and_shown_escaped(
+    site: Callable[..., TestClient], session: Session, name: str
+) -> None:
+    """RELIABILITY 10: the file lands under a generated name in the data dir; pages and the
+    audit trail show the original escaped; downloads carry no CR/LF in their headers."""
+    add(session, "name_manager")
+    client = site()
+    login(client, "name_manager")
+    page = client.get("/imports")
+    r = client.post(
+        "/imports",
+        data={"csrf_token": csrf_of(page.text), "data_year": "2024"},
+        files={"file": (name, roster(2, bad_rows=(2,)), "application/octet-stream")},
+    )
+    assert r.status_code == 303, r.text
+    batch = session.scalars(sa.select(ImportBatch).order_by(ImportBatch.id.desc())).first()
+    assert batch is not None
+    assert re.fullmatch(r"[0-9a-f]{16,64}\.xlsx", batch.stored_name), batch.stored_name
+    shown = client.get(r.headers["location"])
+    assert "<script>alert(1)</script>" not in shown.text
+    assert not any("a=b" in v for v in shown.headers.get_list("set-cookie"))
+    if "<script>" in name:
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.text
+    assert not problems(shown.text), problems(shown.text)
+    marked = client.get(f"/imports/{batch.id}/errors.xlsx")
+    assert marked.status_code == 200
+    disposition = marked.headers["content-disposition"]
+    assert "filename*=UTF-8''" in disposition
+    assert "\r" not in disposition
+    assert "\n" not in disposition
+    assert marked.headers["x-content-type-options"] == "nosniff"
+    assert not any("a=b" in v for v in marked.headers.get_list("set-cookie"))
+    audit = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.source == f"import:{batch.id}")
+    ).all()
+    assert audit
+    assert all("\r" not in a.entity_repr and "\n" not in a.entity_repr for a in audit)
