@@ -35,7 +35,11 @@ RULES_2022 = Obligations(4, 30, True, 3)
 
 
 def audits(session: Session, action: str) -> list[AuditEvent]:
-    return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
+    return list(
+        session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )
 
 
 # ---- the rules, table-driven -----------------------------------------------------------------

@@ -74,6 +74,7 @@ def test_assign_a_commissioner_to_the_filtered_list(
     ).all()
     assert sorted(a.enterprise_id for a in rows) == sorted(e.id for e in targets)
     full = make_commissioner(session, name="满员专员", districts=("500243",), capacity=1)
+    session.commit()  # setup, as a request's commit would: the refusal must not roll it back
     before = digest(session)
     refused = client.post(
         "/enterprises/bulk/assign",
