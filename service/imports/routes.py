@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from importers.errors import FILE_ERROR_CODES
 from service.access.deps import CanApproveImports, CanImport, CanReadImports
 from service.config import Settings
 from service.db import SessionDep
@@ -126,18 +127,23 @@ async def upload(
     day = today(request)
 
     def run() -> BatchPreview:
-        batch = service.preview(
-            session,
-            actor,
-            filename=file.filename or "roster.xlsx",
-            data=data,
-            today=day,
-            district=district,
-            data_year=data_year,
-            sheet=sheet,
-            limits=_limits(request),
-            uploads_dir=_uploads(request),
-        )
+        try:
+            batch = service.preview(
+                session,
+                actor,
+                filename=file.filename or "roster.xlsx",
+                data=data,
+                today=day,
+                district=district,
+                data_year=data_year,
+                sheet=sheet,
+                limits=_limits(request),
+                uploads_dir=_uploads(request),
+            )
+        except LedgerError as exc:
+            if exc.code in FILE_ERROR_CODES:
+                session.commit()  # the refusal's audit entry, as a failed login's
+            raise
         return _preview(session, batch)
 
     return await run_in_threadpool(run)

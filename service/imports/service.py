@@ -31,6 +31,7 @@ from importers import template as template_builder
 from importers.errors import ImportFileError, RowError
 from importers.safety import Limits
 from service.access.actor import SYSTEM, Actor
+from service.audit import service as audit_service
 from service.audit.models import AuditEvent
 from service.db import utcnow
 from service.enterprises import service as enterprise_service
@@ -371,6 +372,20 @@ def preview(
             progress=lambda n: report("read", n, 0),
         )
     except ImportFileError as exc:
+        # Kept like a failed login: the edge commits this entry before the 422 leaves.
+        audit_service.record(
+            session,
+            actor,
+            action="import.refused",
+            entity="import_batch",
+            entity_repr=f"拒收的名单：{_clean_name(filename)}"[:300],
+            changes={
+                "file": [None, _clean_name(filename)],
+                "code": [None, exc.code],
+                "bytes": [None, len(data)],
+            },
+            source="import",
+        )
         raise file_error(exc) from None
     report("read", parsed.data_rows, parsed.data_rows)
 

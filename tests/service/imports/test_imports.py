@@ -432,12 +432,19 @@ def test_api_refuses_unusable_files_with_their_code(
     api: Callable[..., TestClient], session: Session, data: bytes, code: str
 ) -> None:
     before = digest(session)
-    r = upload(api(MANAGER), data)
+    r = upload(api(MANAGER), data, name="坏名单\r\n.xlsx")
     assert r.status_code == 422, r.text
     assert r.json()["code"] == code
     assert r.json()["detail"]
     assert "Traceback" not in r.text
     assert digest(session) == before
+    assert session.scalar(sa.select(sa.func.count()).select_from(ImportBatch)) == 0
+    [refused] = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "import.refused"))
+    assert (refused.actor_name, refused.actor_role) == (MANAGER.name, MANAGER.role)
+    assert refused.changes["code"] == [None, code]
+    assert refused.changes["bytes"] == [None, len(data)]
+    assert refused.entity_repr.startswith("拒收的名单：坏名单")
+    assert refused.entity_repr.isprintable()  # no control character is ever stored
 
 
 def test_api_refuses_a_header_less_sheet_and_an_oversized_upload(
