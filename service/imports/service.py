@@ -33,12 +33,12 @@ from importers.safety import Limits
 from service.access.actor import SYSTEM, Actor
 from service.audit import service as audit_service
 from service.audit.models import AuditEvent
+from service.bulk import RawJSON, insert_rows
 from service.db import utcnow
 from service.enterprises import service as enterprise_service
 from service.enterprises.models import AnnualFigures, Enterprise, EnterpriseSubsector
 from service.errors import FieldError, LedgerError, not_found
 from service.imports import plan as plan_core
-from service.imports.bulk import RawJSON, insert_rows
 from service.imports.models import CHUNK_LINES, ImportBatch, ImportBatchChunk
 from service.ladder import compliance
 from service.ladder.models import Designation
@@ -1241,14 +1241,11 @@ def _write_chunk(
     _insert_dicts(session, _F, fig_inserts)
     _insert_dicts(session, _D, des_inserts)
     if des_inserts:
-        # Each enterprise is on one line of a batch: its designations with this source are the
-        # ones just inserted. They get their designate events and anomaly checks now.
-        new_ids: list[int] = []
-        for chunk in _chunks(sorted({d["enterprise_id"] for d in des_inserts})):
-            new_ids += session.scalars(
-                sa.select(_D.c.id).where(_D.c.enterprise_id.in_(chunk), _D.c.source == source)
-            ).all()
-        compliance.record_bulk_designations(session, new_ids, source=source)
+        # Each enterprise is on one line of a batch, so its designations with this source are
+        # the ones just inserted: they get their designate events and anomaly checks now.
+        compliance.record_bulk_designations(
+            session, sorted({d["enterprise_id"] for d in des_inserts}), source=source
+        )
     _grouped_update(session, _F, fig_updates)
     _grouped_update(session, _D, des_updates)
     undo["_ids"] = list(ids.items())

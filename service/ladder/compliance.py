@@ -14,11 +14,11 @@ from sqlmodel import Session
 
 from service.access.actor import Actor
 from service.audit import service as audit_service
+from service.bulk import insert_rows
 from service.db import utcnow
 from service.enterprises.models import Enterprise
 from service.errors import FieldError, invalid
 from service.ladder import lifecycle, obligations
-from service.ladder import service as ladder_service
 from service.ladder.models import (
     DataUpdate,
     Designation,
@@ -236,16 +236,27 @@ def _anomaly_rows(
 def _held_by_enterprise(
     session: Session, enterprise_ids: Sequence[int]
 ) -> dict[int, list[tuple[lifecycle.Held, str]]]:
+    # Plain columns, no ORM objects: an import checks 100 000 designations through here.
     out: dict[int, list[tuple[lifecycle.Held, str]]] = defaultdict(list)
+    d = Designation
     for start in range(0, len(enterprise_ids), 900):
         rows = session.execute(
-            sa.select(Designation, Tier.rank)
-            .join(Tier, Tier.code == Designation.tier_code)
-            .where(Designation.enterprise_id.in_(enterprise_ids[start : start + 900]))  # type: ignore[attr-defined]
-            .order_by(Designation.designated_on, Tier.rank, Designation.id)
+            sa.select(
+                d.id,
+                d.enterprise_id,
+                d.tier_code,
+                Tier.rank,
+                d.designated_on,
+                d.valid_until,
+                d.status,
+                d.revoked_on,
+            )
+            .join(Tier, Tier.code == d.tier_code)
+            .where(d.enterprise_id.in_(enterprise_ids[start : start + 900]))  # type: ignore[attr-defined]
+            .order_by(d.designated_on, Tier.rank, d.id)
         )
-        for d, rank in rows:
-            out[d.enterprise_id].append((ladder_service.held(d, rank), d.tier_code))
+        for did, eid, tier, rank, on, until, status, revoked_on in rows:
+            out[eid].append((lifecycle.Held(did, tier, rank, on, until, status, revoked_on), tier))
     return out
 
 
@@ -436,52 +447,65 @@ def _insert_many(session: Session, model: type[Any], rows: list[dict[str, Any]])
         session.execute(sa.insert(model), rows[start : start + 1000])
 
 
+_EVENT_COLUMNS = (
+    "designation_id", "enterprise_id", "kind", "occurred_on", "valid_until_before",
+    "valid_until_after", "reviewed_on", "reapply_not_before", "document_no", "reason", "source",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
 def record_bulk_designations(
-    session: Session, designation_ids: Sequence[int], *, source: str
+    session: Session, enterprise_ids: Sequence[int], *, source: str
 ) -> dict[str, int]:
-    """What a designation made one by one gets, for designations written in bulk (a roster
-    import): its designate event, and its anomalies checked against the rest of the ladder
-    and recorded as they happened. Returns the anomalies recorded, by kind."""
-    rows = []
-    for start in range(0, len(designation_ids), 900):
-        rows += session.execute(
+    """What a designation made one by one gets, for those a roster import just wrote (the
+    enterprises' designations with the batch as source): its designate event, and its anomalies
+    checked against the rest of the ladder and recorded as they happened. One query per 900
+    enterprises serves both. Returns the anomalies recorded, by kind."""
+    d = Designation
+    held: dict[int, list[tuple[lifecycle.Held, str]]] = defaultdict(list)
+    new: list[tuple[Any, ...]] = []
+    for start in range(0, len(enterprise_ids), 900):
+        rows = session.execute(
             sa.select(
-                Designation.id,
-                Designation.enterprise_id,
-                Designation.designated_on,
-                Designation.valid_until,
-                Designation.document_no,
-            ).where(Designation.id.in_(designation_ids[start : start + 900]))  # type: ignore[union-attr]
-        ).all()
+                d.id,
+                d.enterprise_id,
+                d.tier_code,
+                Tier.rank,
+                d.designated_on,
+                d.valid_until,
+                d.status,
+                d.revoked_on,
+                d.document_no,
+                d.source,
+            )
+            .join(Tier, Tier.code == d.tier_code)
+            .where(d.enterprise_id.in_(enterprise_ids[start : start + 900]))  # type: ignore[attr-defined]
+            .order_by(d.designated_on, Tier.rank, d.id)
+        )
+        for did, eid, tier, rank, on, until, status, revoked_on, document_no, src in rows:
+            held[eid].append((lifecycle.Held(did, tier, rank, on, until, status, revoked_on), tier))
+            if src == source:
+                new.append((did, eid, on, until, document_no))
     now = utcnow()
-    _insert_many(
+    insert_rows(
         session,
-        DesignationEvent,
-        [
-            {
-                "designation_id": did,
-                "enterprise_id": eid,
-                "kind": "designate",
-                "occurred_on": on,
-                "valid_until_before": None,
-                "valid_until_after": until,
-                "reviewed_on": None,
-                "reapply_not_before": None,
-                "document_no": document_no,
-                "reason": "",
-                "source": source,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for did, eid, on, until, document_no in rows
-        ],
+        DesignationEvent.__table__,  # type: ignore[attr-defined]
+        _EVENT_COLUMNS,
+        (
+            (did, eid, "designate", on, None, until, None, None, document_no, "", source, now, now)
+            for did, eid, on, until, document_no in new
+        ),
     )
-    held = _held_by_enterprise(session, sorted({eid for _, eid, *_ in rows}))
-    wanted = {did for did, *_ in rows}
-    found = _designation_anomaly_rows(
-        session, held, wanted, _existing(session, sorted(wanted)), source=source
-    )
-    _insert_many(session, LadderAnomaly, found)
+    # Just written, so nothing of theirs is recorded yet: no lookup of existing anomalies.
+    found = _designation_anomaly_rows(session, held, {r[0] for r in new}, set(), source=source)
+    if found:
+        columns = tuple(found[0])
+        insert_rows(
+            session,
+            LadderAnomaly.__table__,  # type: ignore[attr-defined]
+            columns,
+            (tuple(r[c] for c in columns) for r in found),
+        )
     return dict(sorted(Counter(r["kind"] for r in found).items()))
 
 
