@@ -176,7 +176,9 @@ def test_key_selection_confirm_and_reject_are_audited(client: TestClient, sessio
     assert rejected.json()["is_key"] is False
     assert (
         session.scalars(
-            sa.select(AuditEvent.action).where(AuditEvent.enterprise_id == other["enterprise_id"])
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.enterprise_id == other["enterprise_id"])
+            .order_by(AuditEvent.id)
         ).all()[-1]
         == "key_selection.reject"
     )
