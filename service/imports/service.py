@@ -887,6 +887,19 @@ def reject(session: Session, actor: Actor, batch_id: int, *, reason: str = "") -
     return batch
 
 
+CANCELLED_REASON = "上传人取消，未导入"
+
+
+def cancel(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
+    """暂不导入: whoever may upload closes a previewed batch, as a rejection with its reason, so
+    it leaves the open list and no one commits the stale preview later. A batch awaiting
+    approval is the approver's to reject."""
+    batch = get_batch(session, actor, batch_id)
+    if batch.status != "previewed":
+        raise _not_committable(batch)
+    return reject(session, actor, batch_id, reason=CANCELLED_REASON)
+
+
 def _claim(session: Session, batch: ImportBatch, expected: str, status: str) -> bool:
     """Move a batch on atomically: of two concurrent requests exactly one wins the row."""
     result = session.execute(

@@ -243,6 +243,12 @@ async def reject(request: Request, session: SessionDep, me: Approver, batch_id: 
     return RedirectResponse(f"/imports/{batch_id}", 303)
 
 
+@router.post("/imports/{batch_id}/cancel")
+def cancel(session: SessionDep, me: Importer, batch_id: int) -> Response:
+    import_service.cancel(session, me.actor, batch_id)
+    return RedirectResponse(f"/imports/{batch_id}", 303)
+
+
 @router.post("/imports/{batch_id}/revert")
 async def revert(session: SessionDep, me: Approver, batch_id: int) -> Response:
     await run_in_threadpool(import_service.revert, session, me.actor, batch_id)

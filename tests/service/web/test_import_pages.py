@@ -174,3 +174,47 @@ def test_a_hostile_upload_name_is_stored_generated_and_shown_escaped(
     ).all()
     assert audit
     assert all("\r" not in a.entity_repr and "\n" not in a.entity_repr for a in audit)
+
+
+def test_cancel_closes_the_previewed_batch(
+    site: Callable[..., TestClient], session: Session
+) -> None:
+    """暂不导入 is a POST with the form's CSRF token: the batch ends rejected with the reason,
+    the ledger is untouched, and the stale preview can no longer be committed."""
+    add(session, "imp_cancel", role="district_officer", district_code="500104")
+    client = site()
+    login(client, "imp_cancel")
+    url = upload(client, roster(3)).headers["location"]
+    preview = client.get(url)
+    assert f'action="{url}/cancel"' in preview.text
+    assert client.post(f"{url}/cancel").status_code == 403  # no CSRF token: refused
+    batch_id = int(url.rsplit("/", 1)[1])
+    batch = session.get(ImportBatch, batch_id)
+    assert batch is not None
+    session.refresh(batch)
+    assert batch.status == "previewed"
+    done = client.post(f"{url}/cancel", data={"csrf_token": csrf_of(preview.text)})
+    assert done.status_code == 303
+    assert done.headers["location"] == url
+    session.refresh(batch)
+    assert batch.status == "rejected"
+    assert batch.result == {"reason": "上传人取消，未导入"}
+    shown = client.get(url)
+    assert "已驳回" in shown.text
+    assert "上传人取消，未导入" in shown.text
+    assert "确认导入" not in shown.text
+    assert f'action="{url}/cancel"' not in shown.text
+    assert not problems(shown.text), problems(shown.text)
+    again = client.post(f"{url}/commit", data={"csrf_token": csrf_of(shown.text)})
+    assert again.status_code == 409
+    assert client.post(f"{url}/cancel", data={"csrf_token": csrf_of(shown.text)}).status_code == 409
+    events = session.scalars(
+        sa.select(AuditEvent.action).where(
+            AuditEvent.entity == "import_batch", AuditEvent.entity_id == str(batch_id)
+        )
+    ).all()
+    assert "import.reject" in events
+    created = session.scalar(
+        sa.select(sa.func.count()).select_from(Enterprise).where(Enterprise.name.like("页面导入%"))  # type: ignore[attr-defined]
+    )
+    assert created == 0
