@@ -19,6 +19,7 @@ from service.enterprises.models import (
 )
 from service.imports.models import ImportBatch, ImportBatchChunk
 from service.ladder.models import (
+    CandidateCount,
     DataUpdate,
     Designation,
     DesignationEvent,
@@ -45,6 +46,7 @@ __all__ = [
     "ApiToken",
     "Assignment",
     "AuditEvent",
+    "CandidateCount",
     "ChainPosition",
     "Cluster",
     "ClusterDistrict",

@@ -28,7 +28,8 @@ def _run(fn: Callable[[Session], Any], *, write: bool = False) -> Any:
     engine = _engine(_settings())
     prepare(engine)
     try:
-        with session_scope(engine) as session:
+        # A read is no writer: on SQLite a writer's transaction would hold the lock throughout.
+        with session_scope(engine) if write else Session(engine) as session:
             result = fn(session)
             if not write:
                 session.rollback()
@@ -207,11 +208,15 @@ def anomalies(
 @_AS_OF
 def scan(as_json: bool, as_of: datetime | None) -> None:
     """Record anomalies of designations written without a check (demo data, older ledgers),
-    and major changes left unreported past their window. Running it again records nothing new."""
-    from service.ladder import compliance
+    and major changes left unreported past their window. Running it again records nothing new.
+    Then count the 可晋级 pool again for the dashboard (a read, then a short write)."""
+    from service.db import utcnow
+    from service.ladder import compliance, pool_counts
 
     today = _as_of(as_of)
     result = _run(lambda s: compliance.scan(s, SYSTEM, today=today), write=True)
+    rows = _run(lambda s: pool_counts.count(s, today=today, now=utcnow()))
+    _run(lambda s: pool_counts.store(s, rows), write=True)
     if as_json:
         _echo_json(result)
         return
@@ -221,3 +226,4 @@ def scan(as_json: bool, as_of: datetime | None) -> None:
     )
     for kind, count in result.by_kind.items():
         click.echo(f"{kind}\t{count}")
+    click.echo(f"可晋级企业 {sum(r.candidates for r in rows)} 家（已记下，首页显示此数）")
