@@ -73,11 +73,11 @@ def _current_counts(
     return out
 
 
-def _movements(
+def movements(
     session: Session, actor: Actor, req: ReportRequest, start: date, end: date
 ) -> list[MovementCount]:
     """New designations, promotions, renewals after review, expiries and revocations per month
-    and tier."""
+    and tier: the one rule for what counts as a movement (the report and the dashboard)."""
     visible = _scoped(actor, req)
     tiers = {t.code: t.rank for t in session.scalars(sa.select(Tier))}
     counts: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -401,7 +401,7 @@ def build(
         tiers=[TierRef(t.code, t.name) for t in tiers],
         districts=[DistrictCount(d.code, d.name, by_district.get(d.code, {})) for d in districts],
         subsectors=subsectors,
-        movements=_movements(session, actor, req, start, end),
+        movements=movements(session, actor, req, start, end),
         periods=_months(start, end),
         candidates=_candidates(session, actor, req, as_of),
         due_reviews=_due_reviews(session, actor, req, as_of, names),

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from service.web.admin import router as admin_router
 from service.web.bulk import router as bulk_router
 from service.web.commissioners import router as commissioners_router
+from service.web.dashboard import Recount
 from service.web.imports import router as imports_router
 from service.web.ladder import router as ladder_router
 from service.web.routes import router, templates
@@ -42,6 +43,8 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(ladder_router)
     app.include_router(commissioners_router)
     app.state.render_error = _render_error
+    # One per process: the dashboard starts a count of the city-wide pool here when stale.
+    app.state.candidate_recount = Recount(app.state.engine)
 
     @app.exception_handler(LoginRequired)
     async def _login(_request: Request, exc: LoginRequired) -> Response:

@@ -194,7 +194,9 @@ def change_password(
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, me: Viewer) -> HTMLResponse:
-    data = dashboard_view.build(session, me.actor, today(request))
+    data = dashboard_view.build(
+        session, me.actor, today(request), recount=request.app.state.candidate_recount
+    )
     return render(
         request,
         "dashboard.html",
@@ -203,6 +205,7 @@ def dashboard(request: Request, session: SessionDep, me: Viewer) -> HTMLResponse
             "data": data,
             "tier_chart": dashboard_view.bar_chart(data.tiers, title="各梯度企业数"),
             "new_chart": dashboard_view.bar_chart(data.new_this_year, title="今年新认定"),
+            "movement_zh": dashboard_view.MOVEMENT_ZH,
             "year": today(request).year,
             "_district_names": _districts(session),
         },
