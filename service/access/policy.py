@@ -34,10 +34,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "public": frozenset({"anonymous", *ALL_ROLES}),
 }
 
-# Fields a commissioner may change on an assigned enterprise's file.
-COMMISSIONER_FIELDS = frozenset(
-    {"contact_person", "contact_phone", "notes", "main_products", "address", "figures"}
-)
+# Fields a commissioner may change on an assigned enterprise's file: the issue grants them
+# "contacts, figures and notes". The address is how they reach the enterprise, so it counts as a
+# contact; what the enterprise makes (main_products) describes the file and stays with the district.
+COMMISSIONER_FIELDS = frozenset({"contact_person", "contact_phone", "notes", "address", "figures"})
 
 
 def allowed(role: str, permission: str) -> bool:

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from service.access import service as access_service
+from service.access.policy import COMMISSIONER_FIELDS
 from service.audit.models import AuditEvent
 from service.db import SessionDep, utcnow
 from service.downloads import stream_workbook
@@ -335,6 +336,7 @@ def _file_context(
         "chain_positions": reference_service.chain_positions(session),
         "can_edit_all": me.actor.role in {"admin", "manager", "district_officer"},
         "can_edit": me.actor.role != "viewer",
+        "commissioner_editable": COMMISSIONER_EDITABLE,
         "errors": {},
         "conflict": None,
         "_district_names": _districts(session),
@@ -358,7 +360,8 @@ EDITABLE = (
     "notes",
     "key_reason",
 )
-COMMISSIONER_EDITABLE = ("main_products", "address", "contact_person", "contact_phone", "notes")
+# The form's share of the policy's field rights, so the page never offers what the service refuses.
+COMMISSIONER_EDITABLE = tuple(f for f in EDITABLE if f in COMMISSIONER_FIELDS)
 
 
 @router.post("/enterprises/{enterprise_id}", response_class=HTMLResponse)

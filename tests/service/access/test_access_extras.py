@@ -25,6 +25,9 @@ from tests.factories import make_assignment, make_commissioner, make_enterprise
     [
         ({"contact_person": "新联系人"}, True),
         ({"notes": "走访记录"}, True),
+        ({"contact_phone": "023-61234567"}, True),
+        ({"address": "重庆市大渡口区新址路1号"}, True),  # how they reach it: a contact
+        ({"main_products": "改过的主营产品"}, False),  # what the file says it makes: not theirs
         ({"district_code": "500115"}, False),
         ({"subsector_code": "A4.03"}, False),
         ({"is_key": True}, False),
