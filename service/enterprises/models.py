@@ -21,12 +21,15 @@ class Enterprise(TimestampedTable, table=True):
     __tablename__ = "enterprise"
     __table_args__ = (
         sa.CheckConstraint("status IN ('active', 'moved_out', 'deregistered')", name="status"),
+        # The list pages' filters with their name order (see the 2026-12-04 migration).
+        sa.Index("ix_enterprise_status_name", "status", "name", "id"),
+        sa.Index("ix_enterprise_district_status_name", "district_code", "status", "name", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     credit_code: str = Field(max_length=18, unique=True)
     name: str = Field(max_length=200, index=True)
-    district_code: str = Field(foreign_key="district.code", index=True, max_length=8)
+    district_code: str = Field(foreign_key="district.code", max_length=8)
     subsector_code: str = Field(foreign_key="subsector.code", index=True, max_length=16)
     chain_position: str | None = Field(default=None, foreign_key="chain_position.code")
     main_products: str = Field(default="", max_length=500)
@@ -37,7 +40,7 @@ class Enterprise(TimestampedTable, table=True):
     contact_phone: str = Field(default="", max_length=40)
     is_key: bool = Field(default=False, index=True)
     key_reason: str = Field(default="", max_length=300)
-    status: str = Field(default="active", max_length=16, index=True)
+    status: str = Field(default="active", max_length=16)
     notes: str = Field(default="", max_length=2000)
     version: int = Field(default=1, sa_column=_VERSION)
 
