@@ -66,7 +66,7 @@ def prepare(url: str, enterprises: int) -> tuple[str, list[int]]:
     from service.access import service as access_service
     from service.access.actor import SYSTEM
     from service.cli import prepare as migrate_and_load
-    from service.db import make_engine, session_scope
+    from service.db import make_engine, refresh_planner_statistics, session_scope
     from service.demo import generate
     from service.enterprises.models import Enterprise
 
@@ -79,6 +79,7 @@ def prepare(url: str, enterprises: int) -> tuple[str, list[int]]:
             generate(
                 session, SYSTEM, enterprises=enterprises - have, seed=2026, today=clock.today()
             )
+            refresh_planner_statistics(session.connection())
         user = access_service.find_user(session, "bench")
         if user is None:
             user = access_service.add_user(

@@ -18,7 +18,7 @@ from service.access.actor import SYSTEM
 from service.access.models import User
 from service.commissioners.cli import commissioner as commissioner_commands
 from service.config import Settings
-from service.db import make_engine, session_scope
+from service.db import make_engine, refresh_planner_statistics, session_scope
 from service.enterprises.models import ENTERPRISE_STATUSES
 from service.ladder.cli import ladder as ladder_commands
 
@@ -169,6 +169,7 @@ def demo_data(count: int, seed: int, as_json: bool) -> None:
     started = time.perf_counter()
     with session_scope(engine) as session:
         result = demo.generate(session, SYSTEM, enterprises=count, seed=seed, today=clock.today())
+        refresh_planner_statistics(session.connection())
     seconds = time.perf_counter() - started
     if as_json:
         click.echo(json.dumps(result.__dict__ | {"seconds": round(seconds, 2)}))

@@ -113,6 +113,20 @@ def is_sqlite(engine_or_conn: Engine | sa.Connection) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
 
 
+# Writes that add at least this many rows refresh SQLite's planner statistics (see below).
+PLANNER_STATS_ROWS = 1000
+
+
+def refresh_planner_statistics(conn: sa.Connection) -> None:
+    """Give SQLite's planner the row counts of every index (ANALYZE: 0.26 s at 100 000
+    enterprises). Without them it takes `status = 'active'` (97 % of the ledger) for as
+    selective as a district and reads a list page's filters through the wrong index: 0.5 s
+    instead of 40 ms to count a subsector's active enterprises. PostgreSQL's autovacuum keeps
+    its own statistics."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("ANALYZE")
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request, committed by this edge before the response is sent."""
     engine = request.app.state.engine

@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 import migrations
+from service.db import refresh_planner_statistics
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -29,6 +30,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        # Every start migrates: the planner's statistics are as fresh as the last restart.
+        refresh_planner_statistics(conn)
         if conn.in_transaction():
             conn.commit()
 

@@ -34,7 +34,7 @@ from service.access.actor import SYSTEM, Actor
 from service.audit import service as audit_service
 from service.audit.models import AuditEvent
 from service.bulk import RawJSON, insert_rows
-from service.db import utcnow
+from service.db import PLANNER_STATS_ROWS, refresh_planner_statistics, utcnow
 from service.enterprises import service as enterprise_service
 from service.enterprises.models import AnnualFigures, Enterprise, EnterpriseSubsector
 from service.errors import FieldError, LedgerError, not_found
@@ -1042,7 +1042,10 @@ def _apply(
             if held.rowcount != 1:  # type: ignore[attr-defined]
                 session.refresh(batch)
                 raise _not_committable(batch)
-        return _write(session, actor, batch, mode=mode, report=report)
+        written = _write(session, actor, batch, mode=mode, report=report)
+        if (written.created or 0) >= PLANNER_STATS_ROWS:
+            refresh_planner_statistics(session.connection())
+        return written
     finally:
         _live_runs.discard(runner)
 
