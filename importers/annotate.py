@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from exports.text import clean_control_chars, needs_quote_prefix, safe_text
 from importers import errors as E
 from importers import safety
 from importers.errors import ImportFileError, RowError
-from importers.normalize import needs_quote_prefix
 from importers.reader import Book
 from importers.safety import FileKind, Limits, SheetInfo
 
@@ -102,7 +102,7 @@ def _mark_in_place(original: bytes, notes: _Notes, *, sheet: str, header_row: in
             continue
         is_error = (r, c) in notes.cells
         cell.fill = red if is_error else yellow
-        text = "\n".join(messages)
+        text = clean_control_chars("\n".join(messages))
         cell.comment = Comment(text, AUTHOR, height=40 + 20 * len(messages), width=260)
 
     last = max(ws.max_column, notes.max_col)
@@ -123,10 +123,12 @@ def _mark_in_place(original: bytes, notes: _Notes, *, sheet: str, header_row: in
 
 
 def _set_text(cell: Any, text: str) -> None:
-    """A text cell that stays text: openpyxl would store "=…" as a formula."""
-    cell.value = text
+    """A text cell that stays text: openpyxl would store "=…" as a formula, and refuses the
+    control characters a message may quote from the user's cell."""
+    cleaned, risky = safe_text(text)
+    cell.value = cleaned
     cell.data_type = "s"
-    if needs_quote_prefix(text):
+    if risky:
         cell.quotePrefix = True
 
 
@@ -188,11 +190,12 @@ def _mark_copy(book: Book, info: SheetInfo, notes: _Notes, *, header_row: int) -
             elif fill:
                 ws.write_blank(r, c - 1, None, fmt(fill))
             if messages:
-                ws.write_comment(r, c - 1, "\n".join(messages), {"author": AUTHOR, "x_scale": 2})
+                comment = clean_control_chars("\n".join(messages))
+                ws.write_comment(r, c - 1, comment, {"author": AUTHOR, "x_scale": 2})
         if number == header_row:
             ws.write_string(r, col - 1, ERROR_HEADER, error_fmt)
         elif number in notes.rows:
-            ws.write_string(r, col - 1, "；\n".join(notes.rows[number]), wrap)
+            ws.write_string(r, col - 1, clean_control_chars("；\n".join(notes.rows[number])), wrap)
     wb.close()
     return out.getvalue()
 
@@ -206,8 +209,10 @@ def _write(ws: Any, r: int, c: int, value: Any, fill: str, fmt: Any) -> None:
         stamp = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
         ws.write_datetime(r, c, stamp, fmt(fill, date=True))
     else:
-        text = str(value)
-        ws.write_string(r, c, text, fmt(fill, quote=needs_quote_prefix(text)))
+        # The exports' rule: XlsxWriter would write a CR or a control character as an
+        # `_xHHHH_` escape that openpyxl, and so the next upload's reader, takes literally.
+        text, risky = safe_text(str(value))
+        ws.write_string(r, c, text, fmt(fill, quote=risky))
 
 
 def _sheet_title(name: str) -> str:

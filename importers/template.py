@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from exports.text import safe_text
 from importers.header import FIELDS, FieldSpec, column_letter
-from importers.normalize import needs_quote_prefix
 from importers.safety import Limits
 from importers.vocab import Vocabulary
 
@@ -173,8 +173,9 @@ def build(
                 )
                 ws.write_datetime(r, c, stamp, date)
             else:
-                shown = str(value)
-                ws.write_string(r, c, shown, text_quoted if needs_quote_prefix(shown) else text)
+                # The exports' rule, so the prefilled text reads back as the ledger holds it.
+                shown, risky = safe_text(str(value))
+                ws.write_string(r, c, shown, text_quoted if risky else text)
 
     _instructions(wb, guide, data_year)
     wb.close()
