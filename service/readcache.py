@@ -33,6 +33,14 @@ MAX_TOTAL_BYTES = 64 * 1024 * 1024
 class Cached:
     body: bytes
     headers: tuple[tuple[str, str], ...]
+    # A page's query results (kept instead of bytes: the page renders them with its own
+    # CSRF token and header), with an estimate of their size for the byte budget.
+    value: Any = None
+    value_bytes: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + self.value_bytes
 
 
 class ResponseCache:
@@ -64,7 +72,7 @@ class ResponseCache:
             return hit
 
     def put(self, version: int, key: Hashable, value: Cached) -> None:
-        size = len(value.body)
+        size = value.size
         if size > MAX_ENTRY_BYTES or self.max_entries <= 0:
             return
         with self._lock:
@@ -72,12 +80,12 @@ class ResponseCache:
                 return
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body)
+                self._bytes -= old.size
             self._entries[key] = value
             self._bytes += size
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 _, dropped = self._entries.popitem(last=False)
-                self._bytes -= len(dropped.body)
+                self._bytes -= dropped.size
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -151,3 +159,27 @@ def respond(
     for name, value in hit.headers:
         out.headers.append(name, value)
     return out
+
+
+def remember(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    key: tuple[Hashable, ...],
+    produce: Callable[[], Any],
+    *,
+    approx_bytes: int,
+) -> Any:
+    """`produce()` for (actor's scope, key, ledger version), kept as a value rather than as a
+    response: for pages, whose HTML carries the session's own CSRF token. The value must not be
+    changed by its users (it is shared by every request with the same key)."""
+    cache = cache_of(request)
+    if cache is None:
+        return produce()
+    version = ledger_version(session)  # before the data, as in `respond`
+    full_key = ("value", scope.cache_key(actor), *key)
+    hit = cache.get(version, full_key)
+    if hit is None:
+        hit = Cached(b"", (), value=produce(), value_bytes=approx_bytes)
+        cache.put(version, full_key, hit)
+    return hit.value

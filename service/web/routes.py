@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from service import readcache
 from service.access import service as access_service
 from service.access.policy import COMMISSIONER_FIELDS
 from service.audit.models import AuditEvent
@@ -238,8 +239,16 @@ def enterprise_list(
         status=status or None,
         q=q or None,
     )
-    items, total = enterprise_service.list_enterprises(
-        session, me.actor, flt=flt, sort=sort, page=page, page_size=page_size, today=today(request)
+    on = today(request)
+    items, total = readcache.remember(
+        request,
+        session,
+        me.actor,
+        ("enterprise.list", flt, sort, page, page_size, on),
+        lambda: enterprise_service.list_enterprises(
+            session, me.actor, flt=flt, sort=sort, page=page, page_size=page_size, today=on
+        ),
+        approx_bytes=page_size * 1024,  # an API page of 50 is about 50 KB of JSON
     )
     params = {
         k: v
@@ -254,6 +263,7 @@ def enterprise_list(
         if v
     }
     tree = reference_service.taxonomy(session)
+    districts = reference_service.districts(session)
     return render(
         request,
         "enterprises.html",
@@ -266,7 +276,7 @@ def enterprise_list(
             "params": params,
             "query": urlencode(params),
             "sort": sort,
-            "districts": reference_service.districts(session),
+            "districts": districts,
             "taxonomy": [tree.nodes[c] for c in tree.nodes],
             "tiers": reference_service.tiers(session),
             "export_query": urlencode(
@@ -275,7 +285,7 @@ def enterprise_list(
                 + [("tier", tier)] * bool(tier)
                 + [("key_only", "true")] * (key == "yes")
             ),
-            "_district_names": _districts(session),
+            "_district_names": {d.code: d.name for d in districts},
             "bulk_message": request.query_params.get("bulk", ""),
             "saved_filters": saved_filters.list_for(session, me.actor),
             "current_query": urlencode(params | ({"sort": sort} if sort != "name" else {})),
