@@ -17,6 +17,10 @@ DOCS_CSP = (
 )
 
 
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: Any, *, hsts: bool = False) -> None:
         self.app = app
@@ -41,6 +45,10 @@ class SecurityHeadersMiddleware:
                 ]
                 if self.hsts:
                     extra.append((b"strict-transport-security", b"max-age=31536000"))
+                if _is_html(headers):
+                    # A page shows one person's ledger: after logout the back button must ask
+                    # the server again (and land on the login page), not show it from cache.
+                    extra.append((b"cache-control", b"no-store"))
                 headers += [(k, v) for k, v in extra if k not in present]
                 message = {**message, "headers": headers}
             await send(message)
