@@ -64,6 +64,62 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Two commissioners who serve the same enterprise (technology and finance), to collide on it.
+COMMISSIONERS = {"e2e_comm_tech": "tech", "e2e_comm_finance": "finance"}
+SHARED_FILE = "龙湖两专员共管材料有限公司"  # sorts last: other tests edit the first file
+
+
+def _two_commissioners_on_one_file(session: Any) -> None:
+    from service.commissioners import service as commissioner_service
+    from service.commissioners.schemas import CommissionerCreate
+    from service.enterprises import service as enterprise_service
+    from service.enterprises.schemas import EnterpriseCreate
+    from tests.factories import credit_code
+
+    shared = enterprise_service.create(
+        session,
+        SYSTEM,
+        EnterpriseCreate(
+            credit_code=credit_code("500104"),
+            name=SHARED_FILE,
+            district_code="500104",
+            subsector_code="A4.01",
+            contact_person="原联系人",
+        ),
+    )
+    for username, specialty in COMMISSIONERS.items():
+        user = access_service.add_user(
+            session,
+            SYSTEM,
+            username=username,
+            display_name=username,
+            role="commissioner",
+            password=PASSWORD,
+        )
+        commissioner = commissioner_service.create_commissioner(
+            session,
+            SYSTEM,
+            CommissionerCreate(
+                name=f"{username}专员",
+                specialties=[specialty],
+                district_codes=["500104"],
+                cluster_codes=[],
+                capacity=10,
+                active=True,
+                user_id=user.id,
+            ),
+        )
+        commissioner_service.assign(
+            session,
+            SYSTEM,
+            enterprise=shared,
+            specialty_code=specialty,
+            commissioner_id=commissioner.id or 0,
+            started_on=TODAY,
+            today=TODAY,
+        )
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("e2e")
@@ -83,6 +139,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 district_code=district,
             )
         generate(session, SYSTEM, enterprises=300, seed=11, today=TODAY)
+        _two_commissioners_on_one_file(session)
     engine.dispose()
     port = _free_port()
     env = os.environ | {"TIERLEDGER_DATABASE_URL": url, "TIERLEDGER_DATA_DIR": str(data_dir)}

@@ -8,7 +8,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, USERS, sign_in
+from tests.e2e.conftest import ARTIFACTS, COMMISSIONERS, SHARED_FILE, USERS, sign_in
+from tests.service.web.htmlcheck import problems
 
 
 @pytest.mark.parametrize("username", list(USERS))
@@ -155,3 +156,119 @@ def test_api_docs_render_offline(page: Any) -> None:
     assert page.locator(".opblock-tag").count() >= 5
     assert problems == []
     page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+
+
+def test_two_commissioners_collide_on_one_file(browser: Any, server: str) -> None:
+    """Two commissioners of one enterprise edit its file at once in two browsers: the second
+    save is refused with what changed meanwhile, and the first one's edit stands."""
+    contexts = [browser.new_context(base_url=server, locale="zh-CN") for _ in COMMISSIONERS]
+    try:
+        tech, finance = (c.new_page() for c in contexts)
+        for p, username in zip((tech, finance), COMMISSIONERS, strict=True):
+            sign_in(p, username)
+        tech.get_by_role("link", name="企业台账").click()
+        tech.get_by_role("link", name=SHARED_FILE).click()
+        url = tech.url
+        finance.goto(url)
+        assert finance.get_by_label("联系人").input_value() == "原联系人"
+        tech.get_by_label("联系人").fill("科技专员填的")
+        tech.get_by_role("button", name="保存修改").click()
+        tech.wait_for_url("**saved=1")
+        finance.get_by_label("联系人").fill("融资专员填的")
+        finance.get_by_label("备注").fill("融资专员的备注")
+        finance.get_by_role("button", name="保存修改").click()
+        alert = finance.locator(".conflict")
+        assert "档案已被他人修改" in alert.inner_text()
+        row = alert.locator("tbody tr", has_text="联系人")
+        assert row.locator("td").all_inner_texts() == ["联系人", "科技专员填的", "融资专员填的"]
+        finance.screenshot(path=str(ARTIFACTS / "edit-conflict-commissioners.png"), full_page=True)
+        finance.goto(url)
+        assert finance.get_by_label("联系人").input_value() == "科技专员填的"
+        assert finance.get_by_label("备注").input_value() == ""
+    finally:
+        for c in contexts:
+            c.close()
+
+
+def test_after_logout_back_and_revisits_go_to_the_login_page(page: Any) -> None:
+    sign_in(page, "e2e_viewer")
+    page.get_by_role("link", name="企业台账").click()
+    page.wait_for_url("**/enterprises")
+    page.get_by_role("button", name="退出").click()
+    page.wait_for_url("**/login")
+    page.go_back()
+    # The page is asked for again (never shown from the browser's cache), and the server sends
+    # the signed-out browser to sign in, coming back to where it was.
+    page.wait_for_url("**/login?next=/enterprises")
+    assert page.locator("header .who").count() == 0
+    assert page.get_by_label("用户名").is_visible()
+    page.goto("/enterprises?district=500104")
+    page.wait_for_url("**/login?next=**")
+    page.goto("/")
+    page.wait_for_url("**/login?next=/")
+
+
+@pytest.mark.parametrize(
+    ("username", "pages"),
+    [
+        (
+            "e2e_manager",
+            [
+                ("/commissioners", "commissioners"),
+                ("/commissioners/coverage", "commissioner-coverage"),
+                ("/commissioners/suggestions", "commissioner-suggestions"),
+                ("/services", "services"),
+            ],
+        ),
+        ("e2e_comm_tech", [("/services", "services-commissioner")]),
+        ("e2e_officer", [("/exports", "exports")]),
+        ("e2e_admin", [("/admin/users", "admin-users"), ("/admin/reference", "admin-reference")]),
+    ],
+)
+def test_pages_pass_the_html_check_and_are_kept_as_screenshots(
+    page: Any, username: str, pages: list[tuple[str, str]]
+) -> None:
+    """The HTML each page sent the browser passes the validity and accessibility smoke check
+    (lang, one h1, labelled inputs, no inline script); a screenshot of each is kept."""
+    sign_in(page, username)
+    for path, name in pages:
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 200, path
+        assert problems(response.text()) == [], path
+        assert page.locator("h1").count() == 1, path
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_cancel_an_import_preview(page: Any, tmp_path: Path) -> None:
+    from tests import workbooks as W
+    from tests.importers.reference import make_code
+
+    rows = [
+        W.good_row(
+            i,
+            统一社会信用代码=make_code("500104", 81_000_000 + 7 * i),
+            企业名称=f"浏览器取消{i}号有限公司",
+        )
+        for i in range(1, 4)
+    ]
+    roster = tmp_path / "取消的名单.xlsx"
+    roster.write_bytes(W.roster_xlsx(rows))
+    sign_in(page, "e2e_officer")
+    page.goto("/imports")
+    page.get_by_label("名单文件（.xlsx 或 .csv，不超过 50 MB）").set_input_files(str(roster))
+    page.get_by_role("button", name="上传并预览").click()
+    page.wait_for_url("**/imports/*")
+    assert page.locator("#batch-status").inner_text() == "待确认"
+    url = page.url
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="暂不导入，取消本批次").click()
+    page.wait_for_load_state()
+    page.locator("#batch-status", has_text="已驳回").wait_for()
+    assert "上传人取消，未导入" in page.locator("#batch-reason").inner_text()
+    assert page.get_by_role("button", name="确认导入").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "import-cancelled.png"), full_page=True)
+    page.goto(url)
+    assert page.locator("#batch-status").inner_text() == "已驳回"
+    page.goto("/enterprises?q=浏览器取消")
+    assert page.locator("#enterprise-list tbody tr").first.inner_text() == "没有符合条件的企业"
