@@ -35,6 +35,7 @@ from importers import annotate
 from importers.header import FIELDS
 from service.db import utcnow
 from service.enterprises.models import Enterprise
+from service.errors import LedgerError
 from service.imports import service as imports
 from service.reports import ledger, tier_report
 from tests import workbooks as W
@@ -277,21 +278,30 @@ def test_prefilled_template(session: Session, planted: list[Planted]) -> None:
 # ---- the error workbook: the user's own upload, marked ---------------------------------------
 
 
-def _upload_rows() -> list[dict[str, Any]]:
+def _control(kind: str) -> str:
+    # A workbook can carry NUL (as an escape); a CSV with NUL is not text: see the test below.
+    return CONTROL if kind == "csv" else REFUSED
+
+
+def _upload_rows(kind: str) -> list[dict[str, Any]]:
     rows = [W.good_row(i, 企业名称=t, 备注=t) for i, t in enumerate(HOSTILE, start=1)]
-    rows.append(W.good_row(len(rows) + 1, 企业名称=CONTROL, 备注=CONTROL))
+    control = _control(kind)
+    rows.append(W.good_row(len(rows) + 1, 企业名称=control, 备注=control))
     rows.append(W.good_row(len(rows) + 1, 所属区县="火星区", 营业收入=float(LOSS)))
     return rows
 
 
 def _upload(kind: str) -> tuple[str, bytes]:
-    rows = _upload_rows()
+    rows = _upload_rows(kind)
     if kind == "csv":
         return "名单.csv", W.csv_bytes(rows)
     # openpyxl cannot put a raw control character into a file; the OOXML escape is how
     # Excel itself stores one, and how the reader sees it.
     escaped = [
-        {k: v.replace("\x0b", "_x000B_") if isinstance(v, str) else v for k, v in r.items()}
+        {
+            k: v.replace("\x0b", "_x000B_").replace("\x00", "_x0000_") if isinstance(v, str) else v
+            for k, v in r.items()
+        }
         for r in rows
     ]
     return "名单.xlsx", W.roster_xlsx(escaped)
@@ -318,7 +328,7 @@ def test_error_workbook(
     _assert_triggers_quoted(wb)
     ws = wb.worksheets[0]
     first = 4 if kind.startswith("xlsx") else 2  # below the title rows and the header
-    texts = [*HOSTILE, CONTROL]
+    texts = [*HOSTILE, _control(kind.split("-")[0])]
     if kind == "xlsx":
         # Edited in place: every cell keeps exactly what the user's file holds.
         source = load(original).worksheets[0]
@@ -341,6 +351,16 @@ def test_error_workbook(
     else:
         assert (bad.data_type, bad.value) == ("n", float(LOSS))
     assert ws.cell(first - 1, len(W.HEADERS) + 1).value == annotate.ERROR_HEADER
+
+
+def test_a_csv_holding_nul_is_refused_as_not_text(session: Session, tmp_path: Path) -> None:
+    data = W.csv_bytes([W.good_row(1, 企业名称=REFUSED)])
+    with pytest.raises(LedgerError) as refused:
+        imports.preview(
+            session, MANAGER, filename="名单.csv", data=data, today=TODAY, uploads_dir=tmp_path
+        )
+    assert (refused.value.code, refused.value.status) == ("CSV_ENCODING", 422)
+    assert "CSV" in refused.value.detail
 
 
 # ---- the round trip ------------------------------------------------------------------------
