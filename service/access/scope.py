@@ -76,6 +76,24 @@ def require_field_rights(actor: Actor, enterprise: Any, fields: set[str]) -> Non
         )
 
 
+def scope_label(
+    actor: Actor, district_names: dict[str, str], district_code: str | None = None
+) -> str:
+    """What an export's or report's 范围 line says it covers: the same rule as the rows, so a
+    commissioner's handful of enterprises is never labelled 全市 and passed on as the city's."""
+    if actor.role == "commissioner":
+        served = f"{actor.name}服务的企业"
+        return (
+            f"{district_names.get(district_code, district_code)}、{served}"
+            if district_code
+            else served
+        )
+    code = district_code or (actor.district_code if actor.role == "district_officer" else None)
+    if code:
+        return district_names.get(code, code)
+    return "全市" if actor.role in SEE_ALL else ""
+
+
 def cache_key(actor: Actor) -> tuple[str, str | None, int | None]:
     """What a cached read must be keyed by so it is only served within the same scope: the
     role, and the district or commissioner the scope is drawn from."""

@@ -157,13 +157,7 @@ def export_ledger(
         "subsector": {c: n.name for c, n in tree.nodes.items()},
         "chain": dict(session.execute(sa.select(ChainPosition.code, ChainPosition.name)).all()),
     }
-    scope_parts = [
-        names["district"].get(actor.district_code or "", "")
-        if actor.role == "district_officer"
-        else "全市"
-    ]
-    if req.district_code:
-        scope_parts = [names["district"].get(req.district_code, req.district_code)]
+    scope_parts = [scope.scope_label(actor, names["district"], req.district_code)]
     if req.key_only:
         scope_parts.append("重点企业")
     meta = LedgerMeta(

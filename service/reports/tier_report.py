@@ -371,9 +371,7 @@ def build(
     if actor.role == "district_officer" or req.district_code:
         code = req.district_code or actor.district_code or ""
         districts = [d for d in districts if d.code == code]
-        scope_zh = names["district"].get(code, code)
-    else:
-        scope_zh = "全市"
+    scope_zh = scope.scope_label(actor, names["district"], req.district_code)
     subsectors = []
     for code, node in tree.nodes.items():
         if node.level != 3:
