@@ -12,6 +12,7 @@ from service import __version__
 from service.access.routes import router as access_router
 from service.apidocs import install_docs
 from service.audit.routes import router as audit_router
+from service.bodylimit import BodyLimitMiddleware
 from service.commissioners.routes import router as commissioners_router
 from service.config import Settings
 from service.db import make_engine
@@ -51,6 +52,7 @@ def create_app(
     )
     app.state.today = today
     install_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, upload_max_bytes=settings.upload_max_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)
     app.add_middleware(RequestIdMiddleware)
 

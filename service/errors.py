@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.bodylimit import BodyTooLarge
 from service.requestid import current_request_id
 
 log = logging.getLogger("tierledger")
@@ -208,12 +209,15 @@ def install_handlers(app: FastAPI) -> None:
             413: ("http.too_large", "上传内容过大"),
         }
         code, title = titles.get(exc.status_code, (f"http.{exc.status_code}", "请求无法处理"))
+        # Starlette's own details are English reason phrases; ours say what the limit was.
+        detail = exc.detail if isinstance(exc, BodyTooLarge) else title
         if wants_html(request):
-            return render_error_page(request, exc.status_code, title, title)
+            return render_error_page(request, exc.status_code, title, detail)
         return problem(
             status=exc.status_code,
             code=code,
             title=title,
+            detail=detail,
             headers=getattr(exc, "headers", None),
         )
 
