@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,6 +32,7 @@ from service.audit import service as audit_service
 from service.clock import CHINA
 from service.enterprises.models import AnnualFigures, Enterprise
 from service.errors import FieldError, invalid
+from service.ladder import compliance
 from service.ladder import service as ladder_service
 from service.ladder.models import Designation, DesignationEvent
 from service.reference.models import District, Target, Tier
@@ -38,6 +40,7 @@ from service.reference.service import taxonomy
 
 DUE_WITHIN_DAYS = 90
 NEED_STATUS_ZH = {"open": "待办", "in_progress": "办理中"}
+REVIEW_ZH = {"eligible": "可复核", "not_eligible": "不具备复核资格", "pending": "待年度数据更新"}
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,11 @@ def _months(start: date, end: date) -> list[str]:
     return out
 
 
+def review_note(status: str, reasons: Sequence[str]) -> str:
+    """The 备注 of a due review: the ladder's verdict on it and why."""
+    return f"{REVIEW_ZH.get(status, status)}：{'；'.join(reasons)}"[:500]
+
+
 def _due_reviews(
     session: Session,
     actor: Actor,
@@ -156,19 +164,31 @@ def _due_reviews(
             Designation.valid_until <= as_of + timedelta(days=DUE_WITHIN_DAYS),  # type: ignore[operator]
         )
         .order_by(Designation.valid_until, Enterprise.name)
+    ).all()
+    # The ladder's own verdict (the due-reviews API shows the same): without it the sheet's
+    # 年度数据已更新 column could only ever say 未知.
+    verdicts = compliance.review_eligibility(
+        session,
+        [(e.id or 0, d.designated_on, d.valid_until) for e, d in rows],
+        today=as_of,
     )
-    return [
-        DueReviewRow(
-            name=e.name,
-            credit_code=e.credit_code,
-            district=names["district"].get(e.district_code, e.district_code),
-            subsector=names["subsector"].get(e.subsector_code, e.subsector_code),
-            tier=names["tier"].get(d.tier_code, d.tier_code),
-            designated_on=d.designated_on,
-            valid_until=d.valid_until,
+    out = []
+    for (e, d), verdict in zip(rows, verdicts, strict=True):
+        no_update_due = verdict.data_deadline is None or verdict.data_deadline < d.designated_on
+        out.append(
+            DueReviewRow(
+                name=e.name,
+                credit_code=e.credit_code,
+                district=names["district"].get(e.district_code, e.district_code),
+                subsector=names["subsector"].get(e.subsector_code, e.subsector_code),
+                tier=names["tier"].get(d.tier_code, d.tier_code),
+                designated_on=d.designated_on,
+                valid_until=d.valid_until,
+                data_updated=None if no_update_due else verdict.data_updated_on is not None,
+                note=review_note(verdict.status, verdict.reasons),
+            )
         )
-        for e, d in rows
-    ]
+    return out
 
 
 def _target_rows(

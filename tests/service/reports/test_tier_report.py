@@ -19,7 +19,9 @@ from sqlmodel import Session
 from exports.report import write_report
 from service.access.actor import SYSTEM, Actor
 from service.db import utcnow
+from service.ladder import compliance
 from service.ladder import service as ladder_service
+from service.ladder.schemas import DataUpdateIn
 from service.reports import tier_report
 from tests.conftest import MANAGER, OFFICER_DADUKOU, TODAY
 from tests.factories import make_designation, make_enterprise, make_figures
@@ -234,6 +236,11 @@ def wider(session: Session, ledger: dict[str, int]) -> None:
             session, due, tier="specialized_sme", designated_on=date(2023, 12, 1),
             valid_until=date(2026, 12, 31),
         )  # fmt: skip
+        if district == "500104":  # its annual data is updated on time; 500115's is not
+            compliance.put_data_update(
+                session, SYSTEM, due, year=2026, data=DataUpdateIn(updated_on=date(2026, 3, 1)),
+                today=TODAY,
+            )  # fmt: skip
     listed = make_enterprise(session, name="报表上市", district="500115", subsector="B1.01")
     make_designation(session, listed, tier="specialized_sme", designated_on=date(2024, 2, 1))
     make_designation(session, listed, tier="listed", designated_on=date(2026, 4, 8))
@@ -381,6 +388,21 @@ def test_candidates_and_due_reviews_are_the_ladder_apis(
     assert sorted((d.credit_code, d.tier, d.valid_until) for d in report.due_reviews) == sorted(
         (d["credit_code"], d["tier_name"], date.fromisoformat(d["valid_until"])) for d in due
     )
+    # The ladder's verdict on each review is the report's note and its 年度数据已更新 column.
+    verdict = {d["credit_code"]: d for d in due}
+    for row in report.due_reviews:
+        api = verdict[row.credit_code]
+        assert row.note == tier_report.review_note(api["review_status"], api["review_reasons"])
+    updated = {d.name: d.data_updated for d in report.due_reviews}
+    assert updated["报表待复核500104"] is True
+    assert (
+        verdict[next(d.credit_code for d in report.due_reviews if d.name == "报表待复核500104")][
+            "review_status"
+        ]
+        == "eligible"
+    )
+    if actor is MANAGER:
+        assert updated["报表待复核500115"] is False
     mine = {"500104"} if actor is OFFICER_DADUKOU else {"500104", "500115"}
     assert {c.name for c in report.candidates} >= {f"报表候选{d}" for d in mine}
     assert {d.name for d in report.due_reviews} >= {f"报表待复核{d}" for d in mine}
@@ -398,6 +420,12 @@ def test_candidates_and_due_reviews_are_the_ladder_apis(
         assert sorted(codes) == sorted(i["credit_code"] for i in expected), sheet
         total = next(r for r in range(4, ws.max_row + 1) if ws.cell(r, 1).value == "合计")
         assert ws.cell(total, 2).value == len(expected), sheet
+    shown = {"是": True, "否": False, "未知": None}
+    ws = wb["待复核"]
+    for r in range(4, 4 + len(due)):
+        row = next(d for d in report.due_reviews if d.credit_code == ws.cell(r, 3).value)
+        assert shown[ws.cell(r, 10).value] is row.data_updated
+        assert ws.cell(r, 11).value == row.note
 
 
 @ACTORS
