@@ -1347,6 +1347,11 @@ def revert(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
             ent_state[eid] = (version, updated_at)
     fig_state = _stamps(session, _F, [f for fs in fig_undo.values() for f, _b in fs])
     des_state = _stamps(session, _D, [d for ds in des_undo.values() for d, _b in ds])
+    # The values being undone, so each entry reads {field: [imported, restored]} like any other
+    # change (RELIABILITY 23), not a placeholder: one read per chunk of what is restored.
+    now_e = _rows_by_id(session, _E, [eid for _r, eid, _b, _v in ent_undo])
+    now_f = _rows_by_id(session, _F, list(fig_state))
+    now_d = _rows_by_id(session, _D, list(des_state))
     touched = _touched_since(session, [eid for _r, eid in created], source, stamp)
 
     kept: list[dict[str, Any]] = []
@@ -1399,14 +1404,9 @@ def revert(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
             if state is None or state[0] != version or state[1] != stamp:
                 keep(row, "导入后企业档案已被修改，保留修改后的内容")
             else:
-                restore_e.append((eid, _decode(dict(before))))
-                changed.update(
-                    {
-                        k: ["(导入值)", v]
-                        for k, v in before.items()
-                        if k not in ("version", "updated_at")
-                    }
-                )
+                restored = _decode(dict(before))
+                restore_e.append((eid, restored))
+                changed.update(_undone(now_e.get(eid, {}), restored))
         for fid, before in fig_undo.get(row, []):
             fig_stamp = fig_state.get(fid)
             if fig_stamp is None:
@@ -1415,10 +1415,11 @@ def revert(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
                 keep(row, "导入后年度数据已被修改，保留修改后的数据")
             elif before is None:
                 delete_figures.append(fid)
-                changed[f"figures#{fid}"] = ["(导入值)", None]
+                changed.update(_undone(now_f.get(fid, {}), None, key="{field}:{year}"))
             else:
-                restore_f.append((fid, _decode(before)))
-                changed[f"figures#{fid}"] = ["(导入值)", "(导入前)"]
+                restored = _decode(before)
+                restore_f.append((fid, restored))
+                changed.update(_undone(now_f.get(fid, {}), restored, key="{field}:{year}"))
         for did, before in des_undo.get(row, []):
             des_stamp = des_state.get(did)
             if des_stamp is None:
@@ -1427,10 +1428,11 @@ def revert(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
                 keep(row, "导入后认定记录已被修改，保留修改后的记录")
             elif before is None:
                 delete_designations.append(did)
-                changed[f"designation#{did}"] = ["(导入值)", None]
+                changed.update(_undone(now_d.get(did, {}), None, key="designation.{field}"))
             else:
-                restore_d.append((did, _decode(before)))
-                changed[f"designation#{did}"] = ["(导入值)", "(导入前)"]
+                restored = _decode(before)
+                restore_d.append((did, restored))
+                changed.update(_undone(now_d.get(did, {}), restored, key="designation.{field}"))
         if changed:
             event(row, eid_for_event, changed)
 
@@ -1476,6 +1478,37 @@ def revert(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
     session.expire_all()
     session.refresh(batch)
     return batch
+
+
+# Bookkeeping columns: how a row is filed, not what it says; never part of a change.
+_NOT_VALUES = frozenset(
+    {"id", "enterprise_id", "year", "version", "source", "created_at", "updated_at"}
+)
+
+
+def _rows_by_id(session: Session, table: sa.Table, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        for row in session.execute(sa.select(table).where(table.c.id.in_(chunk))).mappings():
+            out[row["id"]] = dict(row)
+    return out
+
+
+def _undone(
+    current: dict[str, Any], restored: dict[str, Any] | None, *, key: str = "{field}"
+) -> dict[str, list[Any]]:
+    """{field: [value now, value after the revert]} for what a revert changes on one row;
+    `restored` None: the import created the row and the revert deletes it."""
+    fields = restored if restored is not None else current
+    out: dict[str, list[Any]] = {}
+    for name, value in fields.items():
+        if name in _NOT_VALUES:
+            continue
+        old = audit_service.display(current.get(name))
+        new = None if restored is None else audit_service.display(value)
+        if old != new:
+            out[key.format(field=name, year=current.get("year"))] = [old, new]
+    return out
 
 
 def _stamps(session: Session, table: sa.Table, ids: Sequence[int]) -> dict[int, datetime]:
