@@ -546,6 +546,12 @@ _RANGE = re.compile(r"\$?([A-Za-z]{1,10})\$?([0-9]{1,12})(?::\$?([A-Za-z]{1,10})
 _MERGE = re.compile(rb"<" + _PREFIX + rb"mergeCell(?=[\s/>])([^<>]*)>")
 _HYPERLINK = re.compile(rb"<" + _PREFIX + rb"hyperlink(?=[\s/>])([^<>]*)>")
 _DIMENSION = re.compile(rb"<" + _PREFIX + rb"dimension(?=[\s/>])([^<>]*)>")
+_COL = re.compile(rb"<" + _PREFIX + rb"col(?=[\s/>])([^<>]*)>")
+_ATTR_MAX = re.compile(rb"\smax\s*=\s*([\"'])\s*([0-9]{1,12})\s*\1")
+# Excel's own last column (XFD). Excel writes <col max="16384"> for hidden unused columns, so
+# that is allowed; a column declaration past it, or more declarations than columns, is not a
+# spreadsheet Excel made (openpyxl's read-only reader took 12 s over 10^6 of them).
+EXCEL_COLUMNS = 16_384
 _PREFIXED_CELL = re.compile(rb":(?:c|row)(?=[\s/>])")
 _FORMULA_CELL = re.compile(
     rb"<c(\s[^<>]*)?>\s*<f(?:\s[^<>]*)?(?:/>|>[^<]*</f>)\s*"
@@ -576,6 +582,7 @@ class _XmlScanner:
         self.merges: list[CellRange] = []
         self.merged_cells = 0
         self.hyperlinks = 0
+        self.col_elements = 0
         self.cells = 0
         self.formula_no_value: set[tuple[int, int]] = set()
         self.needs_slow_scan = False
@@ -696,6 +703,11 @@ class _XmlScanner:
             self.needs_slow_scan = True
         if b"<f" in buf:
             self._find_formulas(buf, limit)
+        if b"col" in buf:
+            for m in _COL.finditer(buf):
+                if m.start() >= limit:
+                    break
+                self._add_col(m.group(1))
         if b"mergeCell" in buf:
             for m in _MERGE.finditer(buf):
                 if m.start() >= limit:
@@ -749,6 +761,20 @@ class _XmlScanner:
         c2 = _letters_to_col(m.group(3)) if m.group(3) else c1
         r2 = int(m.group(4)) if m.group(4) else r1
         return text, (min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
+
+    def _add_col(self, attrs: bytes) -> None:
+        self.col_elements += 1
+        if self.col_elements > EXCEL_COLUMNS:
+            raise ImportFileError(
+                E.SHEET_TOO_LARGE,
+                f"工作表的列定义超过 {EXCEL_COLUMNS} 个（Excel 最多 {EXCEL_COLUMNS} 列）",
+            )
+        last = _ATTR_MAX.search(attrs)
+        if last is not None and int(last.group(2)) > EXCEL_COLUMNS:
+            raise ImportFileError(
+                E.SHEET_TOO_LARGE,
+                f"工作表的列定义到第 {int(last.group(2))} 列，超出 Excel 的 {EXCEL_COLUMNS} 列",
+            )
 
     def _add_hyperlink(self, attrs: bytes) -> None:
         lim = self.limits

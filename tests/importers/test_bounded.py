@@ -92,3 +92,24 @@ def test_sixteen_thousand_columns_in_one_row() -> None:
     results = run_bounded([{"data": data, "call": "parse"}], memory_mb=512, timeout=10)
     assert results[0]["outcome"] == "SHEET_TOO_LARGE"
     assert results[0]["seconds"] < 2
+
+
+def _with_cols(cols: str) -> bytes:
+    return W.package(W.small_roster_xml().replace("<sheetData>", f"<cols>{cols}</cols><sheetData>"))
+
+
+def test_a_million_declared_columns_is_refused_with_either_reader() -> None:
+    million = "".join(f'<col min="{i % 16_384 + 1}" max="{i % 16_384 + 1}"/>' for i in range(10**6))
+    past_excel = '<col min="1" max="1000000" width="12" customWidth="1"/>'
+    # What Excel writes when a user hides the unused columns: read as any roster.
+    hidden = '<col min="1" max="20" width="14"/><col min="21" max="16384" hidden="1"/>'
+    cases = []
+    for cols in (million, past_excel, hidden):
+        data = _with_cols(cols)
+        for engine in ("calamine", "openpyxl"):
+            cases.append({"data": data, "call": "parse", "engine": engine})
+        cases.append({"data": data, "call": "annotate"})
+    results = run_bounded(cases, memory_mb=512, timeout=10)
+    assert [r["outcome"] for r in results] == ["SHEET_TOO_LARGE"] * 6 + ["ok:10", "ok:10", "ok"]
+    assert max(r["seconds"] for r in results) < 2
+    assert max(r["peak_mb"] for r in results) <= 200
