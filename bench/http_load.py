@@ -128,8 +128,11 @@ def session_cookie(base: str) -> str:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     with opener.open(f"{base}/login", timeout=10) as r:
         token = re.search(r'name="csrf_token" value="([^"]+)"', r.read().decode()).group(1)  # type: ignore[union-attr]
+    # Land on the list, not the dashboard: a dashboard view may start the background recount
+    # of the candidate pool (service/ladder/pool_counts.py), which would load the server
+    # while it is measured.
     form = urllib.parse.urlencode(
-        {"username": "bench", "password": PASSWORD, "csrf_token": token}
+        {"username": "bench", "password": PASSWORD, "csrf_token": token, "next": "/enterprises"}
     ).encode()
     opener.open(f"{base}/login", data=form, timeout=10).close()
     cookies = [h for h in opener.handlers if isinstance(h, urllib.request.HTTPCookieProcessor)]
