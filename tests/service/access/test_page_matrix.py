@@ -255,7 +255,7 @@ def _url(world: dict[str, Any], role: str | None, path: str, target: str) -> str
         "outside": world["their_filter"],
         "missing": MISSING,
     }
-    return (
+    url = (
         path.replace("{enterprise_id}", str(world["enterprise"][target]))
         .replace("{batch_id}", str(world["batches"].get((path, target), MISSING)))
         .replace("{filter_id}", str(filters[target]))
@@ -263,6 +263,9 @@ def _url(world: dict[str, Any], role: str | None, path: str, target: str) -> str
         .replace("{kind}", "districts")
         .replace("{code}", "500104" if target == "inside" else "999999")
     )
+    # A new kind of path parameter needs its objects (and its scope rule) here first.
+    assert "{" not in url, f"the page matrix does not know the parameters of {path}"
+    return url
 
 
 def _form(world: dict[str, Any], path: str, target: str) -> dict[str, Any]:
