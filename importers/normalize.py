@@ -41,15 +41,6 @@ def squeeze(text: str) -> str:
     return "".join(fold(text).split())
 
 
-# A text starting with one of these is a formula to Excel once the user edits the cell.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝")
-
-
-def needs_quote_prefix(text: str) -> bool:
-    """Whether a text cell needs Excel's quote prefix to stay text when edited."""
-    return text.startswith(FORMULA_PREFIXES)
-
-
 def is_blank(value: Cell) -> bool:
     """True for an empty cell or one holding only whitespace."""
     if value is None:

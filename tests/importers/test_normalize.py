@@ -20,7 +20,6 @@ from importers.normalize import (
     fold,
     from_excel_serial,
     header_year,
-    needs_quote_prefix,
     parse_bool,
     parse_count,
     parse_date,
@@ -179,13 +178,6 @@ def test_fold_is_idempotent(text: str) -> None:
 @given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=20))
 def test_fold_makes_full_width_half_width(text: str) -> None:
     assert fold(fullwidth(text)) == fold(text)
-
-
-def test_formula_looking_text_is_flagged_for_a_quote_prefix() -> None:
-    for text in ("=1", "+1+2", "-3", "@SUM(A1)", "\t=1", "\r=1", "\n=1", "＝1"):
-        assert needs_quote_prefix(text)
-    assert not needs_quote_prefix("'=1")
-    assert not needs_quote_prefix("重庆")
 
 
 # -- vocabulary ------------------------------------------------------------------------------
