@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -191,6 +191,12 @@ def _due_reviews(
     return out
 
 
+def tier_holders(by_rank: Mapping[int | None, int], rank: int) -> int:
+    """A `tier_holders` target counts the enterprises whose current tier is that one or a
+    higher one: a 小巨人 is still a 专精特新 enterprise, and the target list names them all."""
+    return sum(n for r, n in by_rank.items() if r is not None and r >= rank)
+
+
 def _target_rows(
     session: Session,
     actor: Actor,
@@ -222,7 +228,7 @@ def _target_rows(
             found = session.scalars(
                 sa.select(Enterprise)
                 .join(current, current.c.enterprise_id == Enterprise.id)
-                .where(visible, current.c.rank >= rank)
+                .where(visible, current.c.rank >= rank)  # as `tier_holders` counts
                 .order_by(Enterprise.name)
             )
             people = [entry(e) for e in found]

@@ -100,11 +100,12 @@ def build(
         or 0
     )
     targets = []
+    ranks = {t.code: t.rank for t in tiers}
     for t in session.scalars(sa.select(Target).where(Target.metric == "tier_holders")):
-        tier_code = t.params.get("tier")
-        tc = next((c for c in counts if c.code == tier_code), None)
-        if tc is not None:
-            targets.append((t.name, tc.count, int(t.figure), t.unit))
+        rank = ranks.get(t.params.get("tier"))
+        if rank is not None:
+            held = tier_report.tier_holders(by_rank, rank)
+            targets.append((t.name, held, int(t.figure), t.unit))
     from service.commissioners.models import Need
 
     needs = (

@@ -278,3 +278,21 @@ def committed_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         )
         monkeypatch.setenv("TIERLEDGER_DATA_DIR", str(tmp_path))
         yield engine
+
+
+def test_tier_targets_on_the_dashboard_are_the_reports_figures(session: Session) -> None:
+    # A 小巨人 still counts toward the 专精特新中小企业 target, as the report's list names it.
+    for tier in ("specialized_sme", "specialized_sme", "little_giant", "innovative_sme"):
+        make_designation(session, make_enterprise(session), tier=tier)
+    manager = Actor(id=2, name="市级管理员", role="manager")
+    board = dashboard.build(session, manager, TODAY)
+    report = tier_report.build(
+        session, manager, tier_report.ReportRequest(), today=TODAY, now=utcnow()
+    )
+    reported = {t.name: int(t.current) for t in report.targets}
+    shown = {name: current for name, current, _figure, _unit in board.targets}
+    assert shown
+    assert shown == {name: reported[name] for name in shown}
+    specialized = next(n for n in shown if "专精特新中小企业" in n)
+    behind = next(t for t in report.targets if t.name == specialized).enterprises
+    assert shown[specialized] == len(behind) >= 3
