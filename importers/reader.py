@@ -75,11 +75,13 @@ class Book:
         visible = [s for s in sheets if s.state == "visible"]
         return visible or sheets
 
-    def rows(self, info: SheetInfo) -> Generator[Row, None, None]:
-        """Every row from row 1 to the sheet's last used row; short rows are not padded."""
+    def rows(self, info: SheetInfo, *, streaming: bool = False) -> Generator[Row, None, None]:
+        """Every row from row 1 to the sheet's last used row; short rows are not padded.
+        `streaming` reads with openpyxl's read-only mode whatever the engine, for a caller that
+        wants only the first rows (python-calamine reads a sheet whole)."""
         if self.vetted.kind is FileKind.CSV:
             return self._csv_rows()
-        if self.engine == "openpyxl":
+        if self.engine == "openpyxl" or streaming:
             return self._openpyxl_rows(info)
         return self._calamine_rows(info)
 

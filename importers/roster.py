@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
@@ -134,13 +134,16 @@ def parse(
     with Book(data, vetted, engine=engine, limits=limits) as book:
         found: tuple[SheetInfo, Header, list[Row], Generator[Row, None, None]] | None = None
         anything = False
-        for info in book.candidates(sheet):
+        candidates = book.candidates(sheet)
+        others: list[str] = []
+        for position, info in enumerate(candidates):
             rows = book.rows(info)
             head = list(islice(rows, HEADER_SCAN_ROWS))
             anything = anything or any(not is_blank(v) for _, values in head for v in values)
             header = detect(head, info.merges)
             if header is not None:
                 found = (info, header, head, rows)
+                others = _other_rosters(book, candidates[position + 1 :])
                 break
             rows.close()
         if found is None and not anything:
@@ -162,7 +165,35 @@ def parse(
                 parser.feed(number, values, progress)
         for number, values in rest:
             parser.feed(number, values, progress)
-        return parser.finish()
+        parsed = parser.finish()
+        if others:
+            # A workbook of one sheet per subsector (our own ledger export is one): never leave
+            # the other sheets unread without saying so.
+            names = "、".join(f"“{name}”" for name in others[:10])
+            more = f"等 {len(others)} 个" if len(others) > 10 else ""
+            parsed.notices.append(
+                f"工作簿中另有工作表{names}{more}也是企业名单，本次只读取了“{info.name}”；"
+                "其余工作表请指定工作表名称分别导入"
+            )
+        return parsed
+
+
+# Sheets probed for a second roster: a ledger export has one per subsector (≈ 40 at most).
+OTHER_ROSTERS_PROBED = 60
+
+
+def _other_rosters(book: Book, sheets: Sequence[SheetInfo]) -> list[str]:
+    """Names of the further sheets whose first rows hold a roster header. Probed with the
+    streaming reader so that a sheet is never read whole just to be named."""
+    found = []
+    for info in sheets[:OTHER_ROSTERS_PROBED]:
+        rows = book.rows(info, streaming=True)
+        try:
+            if detect(list(islice(rows, HEADER_SCAN_ROWS)), info.merges) is not None:
+                found.append(info.name)
+        finally:
+            rows.close()
+    return found
 
 
 class _RosterParser:

@@ -325,6 +325,30 @@ def test_the_roster_sheet_is_found_or_named(parse: Any) -> None:
     assert info.value.code == E.NO_ROSTER_FOUND
 
 
+@pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
+def test_further_roster_sheets_are_named_not_silently_left(parse: Any, engine: str) -> None:
+    import io
+
+    import openpyxl
+
+    rows = [W.good_row(i) for i in range(1, 3)]
+    book = openpyxl.load_workbook(io.BytesIO(W.roster_xlsx(rows, sheet="名单")))
+    book.copy_worksheet(book["名单"]).title = "名单二"
+    book.create_sheet("封面")["A1"] = "说明"
+    out = io.BytesIO()
+    book.save(out)
+    data = out.getvalue()
+    first = parse(data, engine=engine)
+    assert first.sheet == "名单"
+    assert len(first.rows) == 2
+    [notice] = [n for n in first.notices if "另有工作表" in n]
+    assert "“名单二”" in notice
+    assert "封面" not in notice
+    named = parse(data, sheet="名单二", engine=engine)
+    assert len(named.rows) == 2
+    assert not [n for n in named.notices if "另有工作表" in n]
+
+
 def test_required_columns(parse: Any) -> None:
     headers = ["企业名称", "所属区县", "企业梯度"]
     data = W.roster_xlsx(

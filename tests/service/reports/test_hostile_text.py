@@ -387,6 +387,20 @@ def test_an_exported_ledger_of_hostile_text_imports_back_unchanged(
         page, total = imports.lines(session, batch, page_size=1000)
         assert total == batch.rows == len(page), sheet
         lines += page
+    # Without a sheet named, the first subsector is read and the others are named, not dropped.
+    subsectors = load(out).sheetnames[1:]
+    unnamed = imports.preview(
+        session,
+        MANAGER,
+        filename="ledger.xlsx",
+        data=out.read_bytes(),
+        today=TODAY,
+        uploads_dir=tmp_path / "uploads",
+        data_year=DATA_YEAR,
+    )
+    assert len(subsectors) > 1
+    [notice] = [n for n in unnamed.notices if "另有工作表" in n]
+    assert all(f"“{name}”" in notice for name in subsectors[1:11]), notice
     assert sorted(line.credit_code for line in lines) == sorted(p.credit_code for p in planted)
     by_code = {p.credit_code: p for p in planted}
     changed = {line.credit_code: line for line in lines if line.action != "unchanged"}
