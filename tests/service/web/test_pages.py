@@ -363,3 +363,28 @@ def test_error_pages_are_html_with_headers(
     assert "企业不存在" in r.text
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert not problems(r.text)
+
+
+def test_a_district_officer_cannot_move_a_file_out_through_the_page(
+    site: Callable[..., TestClient], session: Session
+) -> None:
+    # RELIABILITY 13: the edit form has no district field, and a planted one changes nothing.
+    add(session, "p_move", role="district_officer", district_code="500104")
+    e = make_enterprise(session, district="500104", contact_person="原联系人")
+    client = site()
+    login(client, "p_move")
+    page = client.get(f"/enterprises/{e.id}")
+    assert 'name="district_code"' not in page.text
+    r = client.post(
+        f"/enterprises/{e.id}",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "version": "1",
+            "contact_person": "新联系人",
+            "district_code": "500115",
+        },
+    )
+    assert r.status_code == 303
+    session.refresh(e)
+    assert (e.district_code, e.contact_person) == ("500104", "新联系人")
+    assert client.get(f"/enterprises/{e.id}").status_code == 200  # still theirs
