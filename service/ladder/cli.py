@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
 import click
 from pydantic import BaseModel
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service import clock
@@ -19,14 +21,24 @@ def _as_of(value: datetime | None) -> date:
     return value.date() if value else clock.today()
 
 
-def _run(fn: Callable[[Session], Any], *, write: bool = False) -> Any:
-    """One transaction on the configured database; a LedgerError is a Chinese message, exit 1."""
+@contextlib.contextmanager
+def _prepared_engine() -> Iterator[Engine]:
+    """The configured database, migrated and with its reference data (once per command)."""
     from service.cli import _engine, _settings, prepare
-    from service.db import session_scope
-    from service.errors import LedgerError
 
     engine = _engine(_settings())
     prepare(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _transaction(engine: Engine, fn: Callable[[Session], Any], *, write: bool = False) -> Any:
+    """One transaction; a LedgerError is a Chinese message, exit 1."""
+    from service.db import session_scope
+    from service.errors import LedgerError
+
     try:
         # A read is no writer: on SQLite a writer's transaction would hold the lock throughout.
         with session_scope(engine) if write else Session(engine) as session:
@@ -37,8 +49,11 @@ def _run(fn: Callable[[Session], Any], *, write: bool = False) -> Any:
     except LedgerError as exc:
         details = "；".join(f.message for f in exc.fields) or exc.detail
         raise click.ClickException(f"{exc.title}：{details}") from None
-    finally:
-        engine.dispose()
+
+
+def _run(fn: Callable[[Session], Any], *, write: bool = False) -> Any:
+    with _prepared_engine() as engine:
+        return _transaction(engine, fn, write=write)
 
 
 def _echo_json(model: BaseModel) -> None:
@@ -214,9 +229,10 @@ def scan(as_json: bool, as_of: datetime | None) -> None:
     from service.ladder import compliance, pool_counts
 
     today = _as_of(as_of)
-    result = _run(lambda s: compliance.scan(s, SYSTEM, today=today), write=True)
-    rows = _run(lambda s: pool_counts.count(s, today=today, now=utcnow()))
-    _run(lambda s: pool_counts.store(s, rows), write=True)
+    with _prepared_engine() as engine:
+        result = _transaction(engine, lambda s: compliance.scan(s, SYSTEM, today=today), write=True)
+        rows = _transaction(engine, lambda s: pool_counts.count(s, today=today, now=utcnow()))
+        _transaction(engine, lambda s: pool_counts.store(s, rows), write=True)
     if as_json:
         _echo_json(result)
         return
