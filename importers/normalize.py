@@ -27,12 +27,18 @@ class ValueProblem(Exception):
 
 _SPACES = re.compile(r"\s+")
 # Characters that look like nothing and that copy-paste from web pages and PDFs leaves behind.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_INVISIBLE_CHARS = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS), None)
 
 
 def fold(text: str) -> str:
     """Full-width to half-width (NFKC), invisible characters dropped, whitespace runs collapsed."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():  # the invisible characters are all outside ASCII
+        text = text.translate(_INVISIBLE)
+    if " " not in text and text.isprintable():
+        # Every whitespace character but the space is unprintable: nothing to collapse or strip.
+        return text
     return _SPACES.sub(" ", text).strip()
 
 
@@ -46,7 +52,10 @@ def is_blank(value: Cell) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return not value.translate(_INVISIBLE).strip()
+        text = value.strip()
+        if text and text[0] not in _INVISIBLE_CHARS:
+            return False  # its first visible character survives the translation below
+        return not text.translate(_INVISIBLE).strip()
     return False
 
 

@@ -295,12 +295,13 @@ class _RosterParser:
         has_fnv = bool(self.fnv) and any((number, c.index) in self.fnv for c in self.columns)
         name = self._cell(values, self.name_col)
         code = self._cell(values, self.code_col)
-        if not has_fnv and is_blank(code) and self._is_total(values):
+        no_code = is_blank(code)
+        if not has_fnv and no_code and self._is_total(values):
             # 合计/总计/小计 in the 序号 column: a total row (our own ledger export ends with
             # one, its count under 企业名称), skipped and counted, not an enterprise.
             self.skipped += 1
             return
-        if not has_fnv and is_blank(name) and is_blank(code):
+        if not has_fnv and no_code and is_blank(name):
             if all(is_blank(v) for v in values):
                 self.skipped += 1
                 return
@@ -309,7 +310,7 @@ class _RosterParser:
             else:
                 self.pending.append((number, values))
             return
-        if not has_fnv and is_blank(code):
+        if not has_fnv and no_code:
             text = "".join(fold(cell_text(name)).split())
             if (
                 _NOTE.match(text)

@@ -1,0 +1,81 @@
+"""The import's fast paths give what the plain rule gives: each is checked against the rule as it
+was written before the fast path, on generated input."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from service.enterprises import credit_code
+from service.enterprises.credit_code import ALPHABET, check, check_character, normalize
+
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00a0", "\u3000"}
+_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _plain_normalize(raw: str) -> str:
+    text = str(raw)
+    for _ in range(4):
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).upper())
+        stripped = "".join(ch for ch in folded if not ch.isspace() and ch not in _INVISIBLE)
+        if stripped == text:
+            break
+        text = stripped
+    return text
+
+
+def _plain_check_character(first17: str) -> str:
+    total = sum(_VALUE[ch] * w for ch, w in zip(first17, _WEIGHTS, strict=True))
+    c = 31 - total % 31
+    return ALPHABET[0 if c == 31 else c]
+
+
+def _plain_org_check_character(first8: str) -> str | None:
+    try:
+        total = sum(_ORG_ALPHABET.index(ch) * w for ch, w in zip(first8, _ORG_WEIGHTS, strict=True))
+    except ValueError:
+        return None
+    c = 11 - total % 11
+    return "X" if c == 10 else "0" if c == 11 else str(c)
+
+
+# Codes as rosters write them: ASCII (lower case, spaces, tabs), full-width, invisible marks.
+_code_chars = st.sampled_from(
+    ALPHABET + "abcdefghijklmnopqrstuvwxyzIOSVZ -\t\n\x1c\x85\u3000\u200b\ufeff０９ＡＺａｚ"
+)
+_codes = st.one_of(st.text(_code_chars, max_size=24), st.text(max_size=24))
+
+
+@given(_codes)
+@example("91500112100000008t")
+@example("9150 0112 1000 0000 8T")
+@example("\x1c91500112100000008T\x1f")
+def test_normalize_fast_path_equals_the_plain_rule(raw: str) -> None:
+    assert normalize(raw) == _plain_normalize(raw)
+
+
+@given(st.text(st.sampled_from(ALPHABET), min_size=17, max_size=17))
+def test_check_character_equals_the_plain_sum(first17: str) -> None:
+    assert check_character(first17) == _plain_check_character(first17)
+
+
+@given(st.text(st.sampled_from(_ORG_ALPHABET + "abz-_ ·Ｘ"), max_size=10))
+def test_org_check_character_equals_the_plain_sum(first8: str) -> None:
+    assert credit_code.org_check_character(first8) == _plain_org_check_character(first8)
+
+
+@given(st.text(st.sampled_from(ALPHABET + "IOSVZ*"), min_size=18, max_size=18))
+def test_charset_error_names_the_first_bad_character(code: str) -> None:
+    bad = [(i + 1, ch) for i, ch in enumerate(code) if ch not in _VALUE]
+    result = check(code)
+    if bad:
+        assert [e.code for e in result.errors] == ["credit_code.charset"]
+        pos, ch = bad[0]
+        assert f"第{pos}位字符“{ch}”不允许" in result.errors[0].message
+    else:
+        assert all(e.code != "credit_code.charset" for e in result.errors)
