@@ -33,30 +33,27 @@ from sqlmodel import Session
 from exports.text import clean_control_chars, needs_quote_prefix
 from importers import annotate
 from importers.header import FIELDS
+from service.access.actor import Actor
 from service.db import utcnow
 from service.enterprises.models import Enterprise
 from service.errors import LedgerError
 from service.imports import service as imports
+from service.imports.models import ImportBatch
 from service.reports import ledger, tier_report
 from tests import workbooks as W
 from tests.conftest import MANAGER, OFFICER_DADUKOU, TODAY
 from tests.exports.test_libreoffice import _convert, _soffice
-from tests.exports.xlsx_checks import assert_safe_text_cell, formula_cells, load, read_text
+from tests.exports.xlsx_checks import (
+    RELIABILITY_11,
+    assert_safe_text_cell,
+    formula_cells,
+    load,
+    read_text,
+)
 from tests.factories import make_designation, make_enterprise, make_figures
 
 # RELIABILITY 11's list; the control-character case follows separately.
-HOSTILE = (
-    '=HYPERLINK("http://evil","x")',
-    "+1+2",
-    "-1+2",
-    "@SUM(A1)",
-    "\t=1",
-    "\r=1",
-    "\n=1",
-    '=1"',
-    "＝1",
-    "'=1",
-)
+HOSTILE = RELIABILITY_11
 # NUL cannot be stored at all (PostgreSQL refuses it, and so does the service's edge); a
 # vertical tab can be, when a row bypasses the edge, and the exports replace it by U+FFFD.
 CONTROL = "重庆\x0b某某材料有限公司"
@@ -373,31 +370,14 @@ def test_an_exported_ledger_of_hostile_text_imports_back_unchanged(
     # The roster importer reads one sheet per upload: the ledger goes back a subsector at a time.
     lines = []
     for sheet in load(out).sheetnames[1:]:
-        batch = imports.preview(
-            session,
-            MANAGER,
-            filename="ledger.xlsx",
-            data=out.read_bytes(),
-            today=TODAY,
-            uploads_dir=tmp_path / "uploads",
-            data_year=DATA_YEAR,
-            sheet=sheet,
-        )
+        batch = _preview(session, MANAGER, "ledger.xlsx", out.read_bytes(), tmp_path, sheet=sheet)
         assert batch.error_rows == 0, (sheet, batch.errors)
         page, total = imports.lines(session, batch, page_size=1000)
         assert total == batch.rows == len(page), sheet
         lines += page
     # Without a sheet named, the first subsector is read and the others are named, not dropped.
     subsectors = load(out).sheetnames[1:]
-    unnamed = imports.preview(
-        session,
-        MANAGER,
-        filename="ledger.xlsx",
-        data=out.read_bytes(),
-        today=TODAY,
-        uploads_dir=tmp_path / "uploads",
-        data_year=DATA_YEAR,
-    )
+    unnamed = _preview(session, MANAGER, "ledger.xlsx", out.read_bytes(), tmp_path)
     assert len(subsectors) > 1
     [notice] = [n for n in unnamed.notices if "另有工作表" in n]
     assert all(f"“{name}”" in notice for name in subsectors[1:11]), notice
@@ -425,17 +405,24 @@ def test_a_prefilled_template_imports_back_unchanged(
             session.delete(session.get(Enterprise, _id(session, p.credit_code)))
     session.flush()
     data = imports.template(session, OFFICER_DADUKOU, today=TODAY, district="500104")
-    batch = imports.preview(
+    batch = _preview(session, OFFICER_DADUKOU, "template.xlsx", data, tmp_path)
+    assert batch.error_rows == 0, batch.errors
+    assert batch.unchanged == batch.rows >= len(HOSTILE)
+
+
+def _preview(
+    session: Session, actor: Actor, filename: str, data: bytes, tmp_path: Path, **kw: Any
+) -> ImportBatch:
+    return imports.preview(
         session,
-        OFFICER_DADUKOU,
-        filename="template.xlsx",
+        actor,
+        filename=filename,
         data=data,
         today=TODAY,
         uploads_dir=tmp_path / "uploads",
         data_year=DATA_YEAR,
+        **kw,
     )
-    assert batch.error_rows == 0, batch.errors
-    assert batch.unchanged == batch.rows >= len(HOSTILE)
 
 
 def _id(session: Session, code: str) -> int:
