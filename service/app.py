@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from service import __version__
 from service.access.routes import router as access_router
+from service.access.tokencache import TokenCache
 from service.apidocs import install_docs
 from service.audit.routes import router as audit_router
 from service.bodylimit import BodyLimitMiddleware
@@ -47,6 +48,7 @@ def create_app(
         dependencies=[Depends(refuse_unstorable_params)],
     )
     app.state.settings = settings
+    app.state.token_cache = TokenCache(settings.auth_cache_seconds)
     app.state.engine = engine or make_engine(
         settings.resolved_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )

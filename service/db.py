@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel
+from starlette.concurrency import run_in_threadpool
 
 # Set before any model is defined: a convention only applies to tables built after it.
 NAMING_CONVENTION = {
@@ -84,8 +85,16 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     return on_connect
 
 
+# Connections kept open between requests. SQLAlchemy's default, 5, is fewer than the requests
+# one server runs at once under load: each one past it opened a connection (SQLite's pragmas,
+# or PostgreSQL's whole handshake) and closed it again when its request ended.
+POOL_SIZE = 20
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 15_000, **kw: Any) -> Engine:
     """The one engine factory: SQLite gets the pysqlite recipe, WAL, FKs and a busy timeout."""
+    if "poolclass" not in kw and url not in ("sqlite://", "sqlite:///:memory:"):
+        kw.setdefault("pool_size", POOL_SIZE)
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = sa.create_engine(url, **kw)
@@ -145,14 +154,30 @@ def refresh_planner_statistics(conn: sa.Connection) -> None:
         conn.exec_driver_sql("ANALYZE")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed by this edge before the response is sent."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request, committed by this edge before the response is sent.
+
+    Async so that a read costs one thread-pool hop (its route's), not three: a Session is made
+    without I/O (it connects on first use, in the route's thread), and a safe request's end is
+    the commit of a read (or of a small audit entry), about as quick as a queue hand-off to a
+    worker thread and back, which under load also waits for the GIL each way. A write's
+    commit may checkpoint SQLite's WAL or wait on PostgreSQL: it goes to the thread pool."""
     engine = request.app.state.engine
-    if request.method not in SAFE_METHODS:
+    safe = request.method in SAFE_METHODS
+    if not safe:
         engine = writer(engine)
-    with Session(engine, expire_on_commit=False) as session:
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
-        session.commit()
+        if safe:
+            session.commit()
+        else:
+            await run_in_threadpool(session.commit)
+    finally:
+        if safe or not session.in_transaction():
+            session.close()
+        else:
+            await run_in_threadpool(session.close)  # rolls back: a round trip to the server
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

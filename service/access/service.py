@@ -356,7 +356,7 @@ def revoke_token(session: Session, actor: Actor, user: User, token_id: int) -> A
 # Built once: every API request asks this, and building and keying the statement each time
 # cost three times running it.
 _LIVE_TOKEN_USER = (
-    sa.select(User)
+    sa.select(User, ApiToken.expires_at)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(
         ApiToken.token_hash == sa.bindparam("token_hash"),
@@ -368,10 +368,14 @@ _LIVE_TOKEN_USER = (
 )
 
 
-def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
-    """The user a live token belongs to: not revoked, not expired, issued in the user's
-    current auth epoch, user active. One query, as every API request asks it."""
-    return session.scalar(_LIVE_TOKEN_USER, {"token_hash": sha256(secret), "now": now})
+def user_for_token(
+    session: Session, token_hash: str, now: datetime
+) -> tuple[User, datetime] | None:
+    """The user a live token belongs to, and when the token expires: not revoked, not
+    expired, issued in the user's current auth epoch, user active. One query, as every API
+    request asks it (`tokencache` keeps its answer for a moment)."""
+    row = session.execute(_LIVE_TOKEN_USER, {"token_hash": token_hash, "now": now}).first()
+    return None if row is None else (row[0], row[1])
 
 
 # ---- page sessions ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.access import policy
 from service.access import service as access_service
@@ -138,14 +139,18 @@ def page_require(permission: str) -> object:
         if request.method not in {"GET", "HEAD"}:
             await check_csrf(request, page_user.record.csrf_token)
         if not policy.allowed(page_user.actor.role, permission):
-            access_service.record_denial(
-                session,
-                page_user.actor,
-                permission=permission,
-                method=request.method,
-                path=request.url.path,
-            )
-            session.commit()  # kept although the request fails
+
+            def deny() -> None:
+                access_service.record_denial(
+                    session,
+                    page_user.actor,
+                    permission=permission,
+                    method=request.method,
+                    path=request.url.path,
+                )
+                session.commit()  # kept although the request fails
+
+            await run_in_threadpool(deny)
             raise LedgerError("access.forbidden", "无权执行此操作", 403, "您的角色没有此项权限")
         return page_user
 

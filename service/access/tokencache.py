@@ -1,0 +1,108 @@
+"""Who a bearer token belongs to, remembered for a moment.
+
+Every API request asks, and the answer (a query, and a thread-pool hop to run it) was the
+largest part of a cached read's cost. An answer is kept for at most `auth_cache_seconds`
+(2 s by default; 0 asks the database every time) and never past the token's expiry. Any change
+to a user or a token made in this process (a revocation, a role, a password, a deactivation:
+ORM writes of User or ApiToken, wherever they come from) forgets every answer at once, at its
+flush and again at its commit, so that a lookup racing the change cannot keep the old answer. A
+change made by another process reaches this one within `auth_cache_seconds`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+
+from service.access.actor import Actor
+from service.access.models import ApiToken, User
+
+MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    actor: Actor
+    expires_at: datetime  # the token's own expiry
+    fresh_until: float  # time.monotonic()
+    generation: int
+
+
+class _Generation:
+    """A counter every auth change in this process moves on."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+generation = _Generation()
+
+
+class TokenCache:
+    def __init__(self, seconds: float, max_entries: int = MAX_ENTRIES) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str, now: datetime) -> Actor | None:
+        with self._lock:
+            entry = self._entries.get(token_hash)
+            if entry is None:
+                return None
+            if (
+                entry.generation != generation.value
+                or entry.fresh_until <= time.monotonic()
+                or entry.expires_at <= now
+            ):
+                del self._entries[token_hash]
+                return None
+            return entry.actor
+
+    def put(self, token_hash: str, actor: Actor, expires_at: datetime, asked_at: int) -> None:
+        """Keep an answer read after the generation was `asked_at` (taken before the query)."""
+        if self.seconds <= 0:
+            return
+        with self._lock:
+            if asked_at != generation.value:
+                return  # something changed while we asked: the answer may be old
+            self._entries[token_hash] = _Entry(
+                actor, expires_at, time.monotonic() + self.seconds, asked_at
+            )
+            self._entries.move_to_end(token_hash)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+_AUTH_CLASSES = (User, ApiToken)
+_CHANGED = "tierledger_auth_changed"
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _after_flush(session: OrmSession, _context: Any) -> None:
+    if any(isinstance(obj, _AUTH_CLASSES) for obj in (*session.dirty, *session.deleted)):
+        session.info[_CHANGED] = True
+        generation.bump()
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _after_commit(session: OrmSession) -> None:
+    if session.info.pop(_CHANGED, False):
+        generation.bump()
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _after_rollback(session: OrmSession, _previous: Any) -> None:
+    session.info.pop(_CHANGED, None)
