@@ -262,8 +262,16 @@ def enterprise_list(
         }.items()
         if v
     }
-    tree = reference_service.taxonomy(session)
-    districts = reference_service.districts(session)
+    # The filter and bulk-action choices: reference data, the same for everyone of a scope
+    # until a write. Read each time, they cost more than the rest of the page.
+    choices = readcache.remember(
+        request,
+        session,
+        me.actor,
+        ("enterprise.list.choices",),
+        lambda: _list_choices(session, me),
+        approx_bytes=64 * 1024,
+    )
     return render(
         request,
         "enterprises.html",
@@ -276,22 +284,30 @@ def enterprise_list(
             "params": params,
             "query": urlencode(params),
             "sort": sort,
-            "districts": districts,
-            "taxonomy": [tree.nodes[c] for c in tree.nodes],
-            "tiers": reference_service.tiers(session),
+            **choices,
             "export_query": urlencode(
                 [("subsector", subsector)] * bool(subsector)
                 + [("district", district)] * bool(district)
                 + [("tier", tier)] * bool(tier)
                 + [("key_only", "true")] * (key == "yes")
             ),
-            "_district_names": {d.code: d.name for d in districts},
             "bulk_message": request.query_params.get("bulk", ""),
             "saved_filters": saved_filters.list_for(session, me.actor),
             "current_query": urlencode(params | ({"sort": sort} if sort != "name" else {})),
-            **_bulk_choices(session, me),
         },
     )
+
+
+def _list_choices(session: SessionDep, me: PageUser) -> dict[str, Any]:
+    tree = reference_service.taxonomy(session)
+    districts = reference_service.districts(session)
+    return {
+        "districts": districts,
+        "taxonomy": [tree.nodes[c] for c in tree.nodes],
+        "tiers": reference_service.tiers(session),
+        "_district_names": {d.code: d.name for d in districts},
+        **_bulk_choices(session, me),
+    }
 
 
 @router.post("/enterprises/filters")
