@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +18,7 @@ from service.demo import generate
 from service.reference import service as reference_service
 from tests.conftest import TODAY
 from tests.dbutil import pg_url
+from tests.liveserver import live_server
 
 CHROMIUM = os.environ.get("TIERLEDGER_CHROMIUM", "/usr/bin/chromium")
 # One folder per backend: CI runs the SQLite and PostgreSQL passes side by side.
@@ -56,12 +52,6 @@ def _require(what: str, ok: bool) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} is required in CI (installed by .ci/system-packages)")
     pytest.skip(f"{what} is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # Two commissioners who serve the same enterprise (technology and finance), to collide on it.
@@ -141,40 +131,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         generate(session, SYSTEM, enterprises=300, seed=11, today=TODAY)
         _two_commissioners_on_one_file(session)
     engine.dispose()
-    port = _free_port()
-    env = os.environ | {"TIERLEDGER_DATABASE_URL": url, "TIERLEDGER_DATA_DIR": str(data_dir)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "service.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("the server did not start") from None
-            time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with live_server(url, data_dir, start_seconds=30) as live:
+        yield live.base
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,8 @@ hold them in this process, and the server may stop reading and answer before the
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -29,16 +26,11 @@ from service.access.actor import SYSTEM
 from service.db import make_engine, session_scope
 from service.reference import service as reference_service
 from tests.factories import make_enterprise
+from tests.liveserver import live_server
 
 PASSWORD = "上传上限测试用的足够长口令-2026"
 MB = 1024 * 1024
 BLOCK = b"x" * (256 * 1024)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -67,38 +59,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
         enterprise = make_enterprise(session)
         enterprise_id = enterprise.id
     engine.dispose()
-    port = _free_port()
-    env = os.environ | {
-        "TIERLEDGER_DATABASE_URL": url,
-        "TIERLEDGER_DATA_DIR": str(data_dir),
-        "TIERLEDGER_LOG_LEVEL": "warning",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
-                    break
-            except OSError:
-                assert proc.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+    with live_server(url, data_dir) as server:
         yield {
-            "port": port,
-            "pid": proc.pid,
-            "base": base,
+            "port": server.port,
+            "pid": server.pid,
+            "base": server.base,
             "enterprise_id": enterprise_id,
-            **_sign_in(base),
+            **_sign_in(server.base),
         }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _sign_in(base: str) -> dict[str, str]:
