@@ -3,7 +3,9 @@ was written before the fast path, on generated input."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
+import zlib
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -79,3 +81,31 @@ def test_charset_error_names_the_first_bad_character(code: str) -> None:
         assert f"第{pos}位字符“{ch}”不允许" in result.errors[0].message
     else:
         assert all(e.code != "credit_code.charset" for e in result.errors)
+
+
+# What plan lines, diffs and undo records hold: text (any, but no lone surrogates: UTF-8 cannot
+# carry them), 64-bit integers, booleans, None, in lists and string-keyed objects.
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.text(st.characters(blacklist_categories=("Cs",))),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",))), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@given(_values)
+@example({"name": [None, "重庆\u2028“小巨人”\x1f\\"], "employees:2024": [None, 278]})
+def test_plan_json_is_the_text_the_stdlib_writes(value: object) -> None:
+    from service.imports.service import _dumps, _loads
+
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert _dumps(value) == text
+    assert _loads(zlib.compress(text.encode())) == value
