@@ -5,7 +5,8 @@ health endpoint of the same server in the same run. Each endpoint cycles through
 queries (districts × tiers, subsectors, names), and the whole run is made twice: with the read
 cache off (`TIERLEDGER_READ_CACHE_ENTRIES=0`: every request runs its queries) and on (the
 default). The list page is the HTML page a manager filters, with a session cookie from the
-login form; the rest are the API with a bearer token. Run by hand:
+login form; the rest are the API with a bearer token. Each endpoint's queries are asked once
+before it is measured (the steady state, not the first minute after a restart). Run by hand:
 
     python bench/http_load.py                       # SQLite, 100 000 enterprises
     python bench/http_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -145,9 +146,21 @@ def session_cookie(base: str) -> str:
     return "; ".join(pairs)
 
 
+def warm(base: str, header: str | None, paths: list[str]) -> None:
+    """Ask each distinct query once before measuring: the figures are the steady state a
+    working day sees (the database's own caches warm, and with the read cache on, its entries
+    made), not the first minute after a restart."""
+    headers = dict([header.split(": ", 1)]) if header else {}
+    for path in paths:
+        req = urllib.request.Request(base + path, headers=headers)
+        with urllib.request.urlopen(req, timeout=60) as r:
+            r.read()
+
+
 def wrk(
     base: str, header: str | None, paths: list[str], *, seconds: int, connections: int, work: Path
 ) -> dict[str, float]:
+    warm(base, header, paths)
     script = work / "load.lua"
     script.write_text(LUA.replace("{PATHS}", "{" + ", ".join(json.dumps(p) for p in paths) + "}"))
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
