@@ -9,6 +9,7 @@ back by a natural key.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -65,26 +66,35 @@ def insert_rows(
             conn.exec_driver_sql(sql, batch)  # type: ignore[arg-type]
             batch.clear()
 
-    active = [(i, p) for i, p in enumerate(processors) if p is not None]
     # The same object often fills a column on every row (a commit's `now` in created_at,
     # updated_at and the audit's `at`): process it once. Only for columns of immutable values
     # (not JSON, whose dict a caller might change between rows), so the identity check is
     # exact; SQLite's DATETIME processor alone cost ~10 % of a commit.
-    reuse = [not isinstance(table.c[name].type, sa.JSON) for name in columns]
+    active = [
+        (i, p, not isinstance(table.c[columns[i]].type, sa.JSON))
+        for i, p in enumerate(processors)
+        if p is not None
+    ]
     last_in: list[Any] = [None] * len(processors)
     last_out: list[Any] = [None] * len(processors)
+    # The driver's order, picked in C; a single column still goes as a 1-tuple.
+    pick: Callable[[Sequence[Any]], Any] | None = None
+    if order is not None:
+        pick = (
+            operator.itemgetter(*order) if len(order) > 1 else lambda v: tuple(v[i] for i in order)
+        )
     for row in rows:
         values = list(row)
-        for i, p in active:
+        for i, p, reuse in active:
             v = values[i]
             if v is not None:
-                if v is last_in[i] and reuse[i]:
+                if reuse and v is last_in[i]:
                     values[i] = last_out[i]
                 else:
                     values[i] = last_out[i] = p(v)
                     last_in[i] = v
-        if order is not None:
-            batch.append(tuple(values[i] for i in order))
+        if pick is not None:
+            batch.append(pick(values))
         else:
             batch.append(dict(zip(columns, values, strict=True)))
         written += 1
