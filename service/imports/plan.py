@@ -242,21 +242,26 @@ class _Row:
 
     def _enterprise(self) -> None:
         r, cur = self.r, self.cur
+        lengths, diffs = self.ctx.lengths, self.diffs
         changes: dict[str, Any] = {}
         for attr, column, key in ENTERPRISE_FIELDS:
             new = getattr(r, attr)
             if new is None:
                 continue
-            limit = self.ctx.lengths.get(column)
+            limit = lengths.get(column)
             if isinstance(new, str) and limit is not None and len(new) > limit:
                 self.error(
                     key, new, "TEXT_TOO_LONG", f"内容过长（{len(new)} 字，台账上限 {limit} 字）"
                 )
                 continue
-            old = cur[column] if cur else None
-            if cur is None or old != new:
+            if cur is None:  # a new enterprise: every stated field, against nothing
                 changes[column] = new
-                self.diffs[column] = [_display(old), _display(new)]
+                diffs[column] = [None, new if new.__class__ is str else display(new)]
+                continue
+            old = cur[column] if cur else None
+            if old != new:
+                changes[column] = new
+                diffs[column] = [_display(old), _display(new)]
         if cur is None and "subsector_code" not in changes:
             self.error(
                 "subsector",
@@ -265,33 +270,38 @@ class _Row:
                 "新登记的企业须填写细分领域（细分领域为空）",
             )
         if changes:
-            self.payload["enterprise"] = {k: to_json(v) for k, v in changes.items()}
+            plain = _PLAIN
+            self.payload["enterprise"] = {
+                k: v if v.__class__ in plain else to_json(v) for k, v in changes.items()
+            }
         if self.r.figures:
             # Commit recomputes the fingerprint over the same years, changed or not.
             self.payload["years"] = sorted(self.r.figures)
 
     def _figures(self) -> None:
-        cur = self.cur
+        cur, diffs = self.cur, self.diffs
         out: dict[str, Any] = {}
         for year, values in sorted(self.r.figures.items()):
             existing = cur["figures"].get(year) if cur else None
             changes: dict[str, Any] = {}
             for name, raw in values.items():
-                key = self._figure_key(name, year)
+                keyed = f"{name}:{year}"
                 if isinstance(raw, Decimal):
                     value: Decimal | int = raw.quantize(_PLACES)
                     if abs(value) >= MONEY_LIMIT:
+                        key = self._figure_key(name, year)
                         self.error(key, raw, "NUMBER_TOO_LARGE", "数值超出台账可记录的范围")
                         continue
                 else:
                     value = raw
                     if value > COUNT_LIMIT:
+                        key = self._figure_key(name, year)
                         self.error(key, raw, "NUMBER_TOO_LARGE", f"数值不能超过 {COUNT_LIMIT}")
                         continue
                 old = existing.get(name) if existing else None
                 if old is None or old != value:
                     changes[name] = value
-                    self.diffs[f"{name}:{year}"] = [display(old), display(value)]
+                    diffs[keyed] = [display(old), display(value)]
             if changes:
                 out[str(year)] = {
                     "id": existing["id"] if existing else None,
