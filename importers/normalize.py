@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -99,9 +100,12 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _MONEY_SUFFIX = re.compile(r"^(.*?)(万元|千元|亿元|元|万|亿)$")
 
 
+_INFINITIES = (math.inf, -math.inf)
+
+
 def float_decimal(value: float) -> Decimal:
     """A float cell as the decimal Excel shows (15 significant digits)."""
-    if value != value or value in (float("inf"), float("-inf")):
+    if value != value or value in _INFINITIES:
         raise ValueProblem("NUMBER_INVALID", "不是有效的数字")
     if value.is_integer() and abs(value) < 1e15:
         return Decimal(int(value))
@@ -176,6 +180,8 @@ def parse_count(value: Cell) -> int | None:
     elif isinstance(value, bool):
         raise ValueProblem("NUMBER_INVALID", "应为数字，不是逻辑值")
     elif isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return int(value)  # what float_decimal and the integer check below come to
         number = float_decimal(value)
     elif isinstance(value, int | Decimal):
         number = Decimal(value)

@@ -9,7 +9,7 @@ import unicodedata
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from importers.normalize import fold, is_blank
+from importers.normalize import ValueProblem, float_decimal, fold, is_blank, parse_count
 
 _SPACES = re.compile(r"\s+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
@@ -40,3 +40,26 @@ def test_fold_fast_path_equals_the_plain_rule(text: str) -> None:
 @example(" \ufeff a")
 def test_is_blank_fast_path_equals_the_plain_rule(text: str) -> None:
     assert is_blank(text) == (not text.translate(_INVISIBLE).strip())
+
+
+def _plain_count(value: float) -> int:
+    number = float_decimal(value)
+    if number != number.to_integral_value():
+        raise ValueProblem("NUMBER_NOT_INTEGER", "应为整数")
+    return int(number)
+
+
+@given(st.one_of(st.floats(), st.integers(-(10**16), 10**16).map(float)))
+@example(1e15)
+@example(-0.0)
+@example(999_999_999_999_999.0)
+def test_count_fast_path_for_whole_floats_equals_the_plain_rule(value: float) -> None:
+    try:
+        expected: int | tuple[str, str] = _plain_count(value)
+    except ValueProblem as problem:
+        expected = (problem.code, problem.message)
+    try:
+        got: int | tuple[str, str] | None = parse_count(value)
+    except ValueProblem as problem:
+        got = (problem.code, problem.message)
+    assert got == expected
