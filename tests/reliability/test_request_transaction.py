@@ -51,7 +51,9 @@ def _written(engine: Engine) -> list[str]:
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
 def test_a_request_that_succeeds_commits_its_writes(committed_db: Engine, method: str) -> None:
     client = _client(committed_db)
-    r = client.request(method, f"/api/test-write/{method.lower()}", params={"label": "ok", "fail": 0})
+    r = client.request(
+        method, f"/api/test-write/{method.lower()}", params={"label": "ok", "fail": 0}
+    )
     assert r.status_code == 200, r.text
     assert _written(committed_db) == ["ok"]
 
@@ -61,11 +63,15 @@ def test_a_request_that_fails_after_writing_leaves_nothing(
     committed_db: Engine, method: str
 ) -> None:
     client = _client(committed_db)
-    r = client.request(method, f"/api/test-write/{method.lower()}", params={"label": "bad", "fail": 1})
+    r = client.request(
+        method, f"/api/test-write/{method.lower()}", params={"label": "bad", "fail": 1}
+    )
     assert r.status_code == 409, r.text
     assert r.json()["code"] == "test.failed"
     assert _written(committed_db) == []
     # The failed request's connection went back to the pool clean: the next one works.
-    r = client.request(method, f"/api/test-write/{method.lower()}", params={"label": "next", "fail": 0})
+    r = client.request(
+        method, f"/api/test-write/{method.lower()}", params={"label": "next", "fail": 0}
+    )
     assert r.status_code == 200, r.text
     assert _written(committed_db) == ["next"]
