@@ -49,6 +49,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.token_cache = TokenCache(settings.auth_cache_seconds)
+    app.state.page_session_cache = TokenCache(settings.auth_cache_seconds)
     app.state.engine = engine or make_engine(
         settings.resolved_database_url(), busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )

@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     admin_password: str = ""  # first admin's password; empty → random, printed once
     log_level: str = "INFO"
     read_cache_entries: int = 1000  # hot GET responses kept per process; 0 turns the cache off
-    # How long an API token's owner is remembered (service/access/tokencache.py); 0: ask each time
+    # How long an API token's or a page cookie's owner is remembered (service/access/tokencache.py);
+    # 0: ask each time
     auth_cache_seconds: float = 2.0
 
     def resolved_database_url(self) -> str:

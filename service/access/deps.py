@@ -57,8 +57,8 @@ async def current_actor(
     return actor
 
 
-def _token_cache(request: Request) -> tokencache.TokenCache:
-    cache: tokencache.TokenCache = request.app.state.token_cache  # made by create_app
+def _token_cache(request: Request) -> tokencache.TokenCache[Actor]:
+    cache: tokencache.TokenCache[Actor] = request.app.state.token_cache  # made by create_app
     return cache
 
 

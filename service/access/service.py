@@ -402,9 +402,10 @@ def open_session(session: Session, user: User, *, absolute: timedelta) -> NewSes
 
 
 def user_for_session(
-    session: Session, secret: str, *, now: datetime, idle: timedelta
+    session: Session, session_hash: str, *, now: datetime, idle: timedelta
 ) -> tuple[User, WebSession] | None:
-    record = session.scalar(sa.select(WebSession).where(WebSession.session_hash == sha256(secret)))
+    """The user behind a page session (by the sha256 of its cookie), if it is still good."""
+    record = session.scalar(sa.select(WebSession).where(WebSession.session_hash == session_hash))
     if record is None or record.revoked_at is not None or record.expires_at <= now:
         return None
     if record.last_seen_at + idle <= now:

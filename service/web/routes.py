@@ -40,7 +40,9 @@ from service.web.session import (
     new_login_csrf,
     open_page_session,
     page_require,
+    session_row,
     set_session_cookie,
+    user_row,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -146,7 +148,7 @@ async def login(
 
 @router.post("/logout")
 def logout(request: Request, session: SessionDep, me: Self) -> Response:
-    access_service.close_session(session, me.actor, me.record)
+    access_service.close_session(session, me.actor, session_row(session, me))
     response = RedirectResponse("/login", 303)
     clear_session_cookie(response, request.app.state.settings)
     return response
@@ -171,21 +173,22 @@ def change_password(
     errors: dict[str, str] = {}
     from service.access import passwords
 
-    if not passwords.verify(old_password, me.user.password_hash)[0]:
+    user = user_row(session, me)
+    if not passwords.verify(old_password, user.password_hash)[0]:
         errors["old_password"] = "原密码不正确"
     elif new_password != confirm_password:
         errors["confirm_password"] = "两次输入的新密码不一致"
     else:
         try:
-            access_service.set_password(session, me.actor, me.user, new_password)
+            access_service.set_password(session, me.actor, user, new_password)
         except LedgerError as exc:
             errors["new_password"] = exc.fields[0].message if exc.fields else exc.detail
     if errors:
         return render(request, "password.html", {"me": me, "errors": errors}, status_code=422)
     # The password change bumped the epoch: sign in again with a fresh session.
     settings = request.app.state.settings
-    session.refresh(me.user)
-    secret = open_page_session(session, settings, me.user)
+    session.refresh(user)
+    secret = open_page_session(session, settings, user)
     response = RedirectResponse("/", 303)
     set_session_cookie(response, settings, secret)
     return response

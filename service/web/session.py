@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.access import policy
+from service.access import policy, tokencache
 from service.access import service as access_service
 from service.access.actor import Actor
 from service.access.models import User, WebSession
@@ -60,11 +60,30 @@ class PasswordChangeRequired(Exception):
     """The first admin (and anyone an admin reset) must choose a password before anything else."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What a page shows of the signed-in user."""
+
+    id: int
+    display_name: str
+    must_change_password: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PageSession:
+    """The page session's record as it was read: plain values, safe to share between requests
+    (routes that change it load the row by id)."""
+
+    id: int
+    csrf_token: str
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PageUser:
     actor: Actor
-    user: User
-    record: WebSession
+    user: Account
+    record: PageSession
 
 
 def _settings(request: Request) -> Settings:
@@ -72,30 +91,71 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def current_page_user(request: Request, session: SessionDep) -> PageUser:
-    settings = _settings(request)
-    secret = request.cookies.get(cookie_name(settings))
-    now = utcnow()
-    found = (
-        access_service.user_for_session(
-            session, secret, now=now, idle=timedelta(minutes=settings.session_idle_minutes)
-        )
-        if secret
-        else None
-    )
+def _look_up(
+    session: Session, session_hash: str, *, now: datetime, idle: timedelta
+) -> tuple[PageUser, datetime] | None:
+    """The page user behind a cookie, from the database; touches the record once a minute."""
+    found = access_service.user_for_session(session, session_hash, now=now, idle=idle)
     if found is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(target)
+        return None
     user, record = found
     if now - record.last_seen_at >= TOUCH_EVERY:
         record.last_seen_at = now
         session.add(record)
-    page_user = PageUser(access_service.actor_of(user), user, record)
+    page_user = PageUser(
+        access_service.actor_of(user),
+        Account(user.id or 0, user.display_name, user.must_change_password),
+        PageSession(record.id or 0, record.csrf_token, record.last_seen_at),
+    )
+    return page_user, record.expires_at
+
+
+async def current_page_user(request: Request, session: SessionDep) -> PageUser:
+    """Async, and answered from the page-session cache when it can (service/access/tokencache.py):
+    a page view then needs no query and no thread-pool hop to know who is asking. A remembered
+    answer is used only within a minute of its last touch, so the idle limit and the touch that
+    keeps the session alive are still the database's."""
+    settings = _settings(request)
+    secret = request.cookies.get(cookie_name(settings))
+    now = utcnow()
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    page_user: PageUser | None = None
+    if secret:
+        session_hash = access_service.sha256(secret)
+        cache: tokencache.TokenCache[PageUser] = request.app.state.page_session_cache
+        page_user = cache.get(session_hash, now)
+        if page_user is not None and now - page_user.record.last_seen_at >= TOUCH_EVERY:
+            page_user = None  # due a touch, and the idle limit is the database's to say
+        if page_user is None:
+            asked_at = tokencache.generation.value
+            found = await run_in_threadpool(_look_up, session, session_hash, now=now, idle=idle)
+            if found is not None:
+                page_user, expires_at = found
+                cache.put(session_hash, page_user, expires_at, asked_at)
+    if page_user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
     request.state.actor = page_user.actor
-    request.state.csrf_token = record.csrf_token
-    if user.must_change_password and request.url.path not in {"/password", "/logout"}:
+    request.state.csrf_token = page_user.record.csrf_token
+    if page_user.user.must_change_password and request.url.path not in {"/password", "/logout"}:
         raise PasswordChangeRequired()
     return page_user
+
+
+def user_row(session: Session, page_user: PageUser) -> User:
+    """The signed-in user's row, for the routes that change it (a password)."""
+    user = session.get(User, page_user.user.id)
+    if user is None:  # deleted since the cookie was checked: as good as signed out
+        raise LoginRequired("/")
+    return user
+
+
+def session_row(session: Session, page_user: PageUser) -> WebSession:
+    """This page session's row, for the routes that change it (logout)."""
+    record = session.get(WebSession, page_user.record.id)
+    if record is None:
+        raise LoginRequired("/")
+    return record
 
 
 def _same_origin(request: Request) -> bool:

@@ -1,6 +1,6 @@
-"""The token cache (service/access/tokencache.py) never lets a revoked, expired or demoted token
-through in the process that made the change, and lets another process's change through for at
-most `auth_cache_seconds`."""
+"""The auth cache (service/access/tokencache.py) never lets a revoked, expired or demoted token, or
+a signed-out, revoked or idle page session, through in the process that made the change, and lets
+another process's change through for at most `auth_cache_seconds`."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from sqlalchemy.engine import Engine
 from service.access import service as access_service
 from service.access import tokencache
 from service.access.actor import SYSTEM, Actor
-from service.access.models import ApiToken, User
+from service.access.models import ApiToken, User, WebSession
 from service.app import create_app
 from service.config import Settings
 from service.db import session_scope
 from tests.conftest import TODAY
+from tests.service.web import pageutil
 
 PASSWORD = "令牌缓存测试用的足够长口令-2026"
 ME = "/api/v1/auth/me"
@@ -133,3 +134,88 @@ def test_an_answer_read_while_something_changed_is_not_kept() -> None:
     assert cache.get("h", datetime.now(UTC)) == actor
     tokencache.generation.bump()
     assert cache.get("h", datetime.now(UTC)) is None
+
+
+# ---- page sessions ----------------------------------------------------------------------------
+
+PAGE = "/enterprises"
+
+
+def _signed_in(engine: Engine, username: str, *, seconds: float) -> tuple[TestClient, int]:
+    """A browser signed in through the login form, its first page view remembered."""
+    settings = Settings(data_dir=Path(os.devnull).parent, auth_cache_seconds=seconds)
+    app = create_app(settings, engine=engine, today=lambda: TODAY)
+    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    with session_scope(engine) as session:
+        pageutil.add(session, username)
+        user = access_service.find_user(session, username)
+        assert user is not None
+        uid = user.id or 0
+    assert pageutil.login(client, username).status_code == 303
+    assert client.get(PAGE).status_code == 200
+    return client, uid
+
+
+def _refused(response: Any) -> bool:
+    return response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_a_page_session_revoked_by_another_process_is_refused_within_the_cache_time(
+    committed_db: Engine,
+) -> None:
+    client, uid = _signed_in(committed_db, "page-elsewhere", seconds=0.5)
+    _elsewhere(
+        committed_db,
+        sa.update(WebSession).where(WebSession.user_id == uid).values(revoked_at=datetime.now(UTC)),
+    )
+    deadline = time.monotonic() + 0.5
+    while not _refused(client.get(PAGE)):
+        assert time.monotonic() < deadline + 0.3, "still served after auth_cache_seconds"
+        time.sleep(0.05)
+
+
+def test_without_the_cache_every_page_view_asks_the_database(committed_db: Engine) -> None:
+    client, uid = _signed_in(committed_db, "page-uncached", seconds=0)
+    _elsewhere(committed_db, sa.update(User).where(User.id == uid).values(active=False))
+    assert _refused(client.get(PAGE))
+
+
+def test_a_remembered_page_session_is_refused_once_idle(
+    committed_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = _signed_in(committed_db, "page-idle", seconds=3600)
+    assert client.get(PAGE).status_code == 200  # answered from the cache
+    later = datetime.now(UTC) + timedelta(minutes=31)  # idle limit: 30 minutes
+    from service.web import session as web_session
+
+    monkeypatch.setattr(web_session, "utcnow", lambda: later)
+    assert _refused(client.get(PAGE))
+
+
+def test_logout_in_this_process_is_refused_at_once_with_a_long_cache(committed_db: Engine) -> None:
+    client, _ = _signed_in(committed_db, "page-logout", seconds=3600)
+    cookie = dict(client.cookies)
+    page = client.get(PAGE)
+    token = pageutil.csrf_of(page.text)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    client.cookies.update(cookie)  # the old cookie, replayed
+    assert _refused(client.get(PAGE))
+
+
+def test_the_once_a_minute_touch_keeps_answers_and_a_sign_out_forgets_them(
+    committed_db: Engine,
+) -> None:
+    with session_scope(committed_db) as session:
+        pageutil.add(session, "page-touch")
+        user = access_service.find_user(session, "page-touch")
+        assert user is not None
+        record = access_service.open_session(session, user, absolute=timedelta(hours=1)).record
+        before = tokencache.generation.value
+        record.last_seen_at = datetime.now(UTC)
+        session.add(record)
+        session.flush()
+        assert tokencache.generation.value == before  # a touch changes no answer
+        record.revoked_at = datetime.now(UTC)
+        session.add(record)
+        session.flush()
+        assert tokencache.generation.value > before
