@@ -25,6 +25,8 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 WRITE_OPTION = "tierledger_writer"
+# service.readcache remembers the ledger version within a request whose session carries this.
+READ_ONLY = "tierledger_read_only_request"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -167,6 +169,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     if not safe:
         engine = writer(engine)
     session = Session(engine, expire_on_commit=False)
+    if safe:
+        session.info[READ_ONLY] = True
     try:
         yield session
         if safe:

@@ -18,12 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from service.access import scope
 from service.access.actor import Actor
 from service.audit.models import LedgerState
+from service.db import READ_ONLY
 
 MAX_ENTRY_BYTES = 1024 * 1024  # a 500-row page is about 0.5 MB; nothing bigger is kept
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
@@ -92,6 +96,9 @@ class ResponseCache:
 
 
 _VERSION_SQL = f"SELECT version FROM {LedgerState.__tablename__} WHERE id = 1"
+# A safe request's session (service.db.get_session marks it) remembers its version between its
+# reads: a page asks for its rows and for its filter choices.
+_VERSION = "tierledger_ledger_version"
 
 
 def ledger_version(session: Session) -> int:
@@ -99,7 +106,30 @@ def ledger_version(session: Session) -> int:
     # statement handling costs ten times the query itself. Plain SQL does not autoflush, so
     # flush first: the session's own pending audit events count (a no-op on a clean one).
     session.flush()
-    return int(session.connection().exec_driver_sql(_VERSION_SQL).scalar() or 0)
+    known: int | None = session.info.get(_VERSION)
+    if known is not None:
+        return known
+    version = int(session.connection().exec_driver_sql(_VERSION_SQL).scalar() or 0)
+    if session.info.get(READ_ONLY):
+        session.info[_VERSION] = version
+    return version
+
+
+# A flush may add audit events (each bumps the version), and after a commit or a rollback the
+# next read may see other transactions' commits: the remembered version is then forgotten.
+@event.listens_for(OrmSession, "after_flush")
+def _forget_after_flush(session: OrmSession, _context: Any) -> None:
+    session.info.pop(_VERSION, None)
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _forget_after_commit(session: OrmSession) -> None:
+    session.info.pop(_VERSION, None)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_after_rollback(session: OrmSession, _previous: Any) -> None:
+    session.info.pop(_VERSION, None)
 
 
 _create_lock = threading.Lock()
@@ -183,3 +213,28 @@ def remember(
         hit = Cached(b"", (), value=produce(), value_bytes=approx_bytes)
         cache.put(version, full_key, hit)
     return hit.value
+
+
+def page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    key: tuple[Hashable, ...],
+    produce: Callable[[], HTMLResponse],
+) -> HTMLResponse:
+    """A whole page for (actor's scope, key, ledger version): its HTML carries the page
+    session's CSRF token and the user's name, so `key` must name the page session (its id and
+    token) as well as the route, its query and `today`. Only a 200 is kept."""
+    cache = cache_of(request)
+    if cache is None:
+        return produce()
+    version = ledger_version(session)  # before the data, as in `respond`
+    full_key = ("page", scope.cache_key(actor), *key)
+    hit = cache.get(version, full_key)
+    if hit is None:
+        response = produce()
+        if response.status_code != 200:
+            return response
+        hit = Cached(bytes(response.body), ())
+        cache.put(version, full_key, hit)
+    return HTMLResponse(hit.body)

@@ -242,17 +242,6 @@ def enterprise_list(
         status=status or None,
         q=q or None,
     )
-    on = today(request)
-    items, total = readcache.remember(
-        request,
-        session,
-        me.actor,
-        ("enterprise.list", flt, sort, page, page_size, on),
-        lambda: enterprise_service.list_enterprises(
-            session, me.actor, flt=flt, sort=sort, page=page, page_size=page_size, today=on
-        ),
-        approx_bytes=page_size * 1024,  # an API page of 50 is about 50 KB of JSON
-    )
     params = {
         k: v
         for k, v in {
@@ -265,6 +254,43 @@ def enterprise_list(
         }.items()
         if v
     }
+    on = today(request)
+    # The whole page, per page session (its HTML carries the session's CSRF token), query, day
+    # and ledger version: paging back and forth through a filter is the hot path.
+    return readcache.page(
+        request,
+        session,
+        me.actor,
+        ("enterprises", me.user, me.record.id, me.record.csrf_token, request.url.query, on),
+        lambda: _enterprise_list_page(
+            request, session, me, flt, params, sort=sort, page=page, page_size=page_size, on=on
+        ),
+    )
+
+
+def _enterprise_list_page(
+    request: Request,
+    session: SessionDep,
+    me: PageUser,
+    flt: enterprise_service.EnterpriseFilter,
+    params: dict[str, str],
+    *,
+    sort: str,
+    page: int,
+    page_size: int,
+    on: date,
+) -> HTMLResponse:
+    subsector, district, tier = flt.subsector_code, flt.district_code, flt.tier_code
+    items, total = readcache.remember(
+        request,
+        session,
+        me.actor,
+        ("enterprise.list", flt, sort, page, page_size, on),
+        lambda: enterprise_service.list_enterprises(
+            session, me.actor, flt=flt, sort=sort, page=page, page_size=page_size, today=on
+        ),
+        approx_bytes=page_size * 1024,  # an API page of 50 is about 50 KB of JSON
+    )
     # The filter and bulk-action choices: reference data, the same for everyone of a scope
     # until a write. Read each time, they cost more than the rest of the page.
     choices = readcache.remember(
@@ -292,7 +318,7 @@ def enterprise_list(
                 [("subsector", subsector)] * bool(subsector)
                 + [("district", district)] * bool(district)
                 + [("tier", tier)] * bool(tier)
-                + [("key_only", "true")] * (key == "yes")
+                + [("key_only", "true")] * (params.get("key") == "yes")
             ),
             "bulk_message": request.query_params.get("bulk", ""),
             "saved_filters": saved_filters.list_for(session, me.actor),

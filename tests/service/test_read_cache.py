@@ -16,11 +16,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service import migrate
-from service.access.actor import Actor
+from service.access.actor import SYSTEM, Actor
 from service.access.deps import current_actor
 from service.app import create_app
+from service.audit import service as audit_service
 from service.config import Settings
-from service.db import get_session, make_engine, session_scope
+from service.db import READ_ONLY, get_session, make_engine, session_scope
 from service.enterprises.models import Enterprise
 from service.readcache import Cached, ResponseCache, ledger_version
 from service.reference import service as reference_service
@@ -257,3 +258,35 @@ def test_a_write_committed_by_another_process_is_seen_at_once(committed: Engine)
     after = client.get(f"{API}/{eid}")
     assert after.json()["name"] == "重庆别的进程材料有限公司"
     assert after.headers["ETag"] == '"2"'
+
+
+def _bump_elsewhere(session: Session) -> None:
+    """Another transaction's committed write, as this session's next statement would see it."""
+    session.connection().exec_driver_sql(
+        "UPDATE ledger_state SET version = version + 5 WHERE id = 1"
+    )
+
+
+def test_a_read_request_asks_the_version_once_and_still_sees_its_own_writes(
+    session: Session,
+) -> None:
+    session.info[READ_ONLY] = True  # as service.db.get_session marks a GET's session
+    first = ledger_version(session)
+    _bump_elsewhere(session)
+    assert ledger_version(session) == first  # remembered for the rest of the request
+    audit_service.record(session, SYSTEM, action="test.write", entity="test")
+    assert ledger_version(session) > first + 5  # its own write is never hidden
+    session.commit()
+    _bump_elsewhere(session)
+    seen = ledger_version(session)  # a new transaction asks again
+    assert seen > first + 10
+    _bump_elsewhere(session)
+    assert ledger_version(session) == seen
+    session.rollback()  # both bumps since the commit are undone, and so is what was remembered
+    assert ledger_version(session) == seen - 5
+
+
+def test_a_write_request_asks_the_version_every_time(session: Session) -> None:
+    first = ledger_version(session)
+    _bump_elsewhere(session)
+    assert ledger_version(session) == first + 5
