@@ -17,6 +17,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, TypeAdapter
@@ -102,17 +103,31 @@ _VERSION = "tierledger_ledger_version"
 
 
 def ledger_version(session: Session) -> int:
-    # Plain SQL on the session's connection: asked on every cached read, and the ORM's
-    # statement handling costs ten times the query itself. Plain SQL does not autoflush, so
-    # flush first: the session's own pending audit events count (a no-op on a clean one).
+    # Plain SQL: asked on every cached read, and the ORM's statement handling costs ten times
+    # the query itself. Plain SQL does not autoflush, so flush first: the session's own pending
+    # audit events count (a no-op on a clean one).
     session.flush()
     known: int | None = session.info.get(_VERSION)
     if known is not None:
         return known
-    version = int(session.connection().exec_driver_sql(_VERSION_SQL).scalar() or 0)
-    if session.info.get(READ_ONLY):
-        session.info[_VERSION] = version
+    if not session.info.get(READ_ONLY):
+        return _read_version(session.connection())
+    bind = session.get_bind()
+    if session.in_transaction() or not isinstance(bind, sa.Engine):
+        version = _read_version(session.connection())
+    else:
+        # A read that has not touched the database yet (its caller known from the auth cache)
+        # asks outside any transaction: a hit then never begins the request's own, which on
+        # PostgreSQL saves the BEGIN and COMMIT round trips. What a miss reads next is taken
+        # later, so it is never older than this version.
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            version = _read_version(conn)
+    session.info[_VERSION] = version
     return version
+
+
+def _read_version(conn: sa.Connection) -> int:
+    return int(conn.exec_driver_sql(_VERSION_SQL).scalar() or 0)
 
 
 # A flush may add audit events (each bumps the version), and after a commit or a rollback the

@@ -290,3 +290,27 @@ def test_a_write_request_asks_the_version_every_time(session: Session) -> None:
     first = ledger_version(session)
     _bump_elsewhere(session)
     assert ledger_version(session) == first + 5
+
+
+def test_a_cache_hit_never_begins_the_request_s_transaction(tmp_path: Path) -> None:
+    """A read whose first question is the version asks it outside a transaction: the request's
+    session stays unbegun, and the version it got is the committed one, then every later
+    commit's."""
+    with fresh_database(tmp_path) as engine:
+        migrate.upgrade(engine)
+        with session_scope(engine) as setup:
+            reference_service.load(setup)
+        with engine.connect() as conn:
+            committed = conn.exec_driver_sql("SELECT version FROM ledger_state").scalar_one()
+        reader = Session(engine)
+        reader.info[READ_ONLY] = True
+        assert ledger_version(reader) == committed
+        assert not reader.in_transaction()
+        with session_scope(engine) as writer:
+            audit_service.record(writer, SYSTEM, action="test.write", entity="test")
+        assert ledger_version(reader) == committed  # remembered for this request
+        later = Session(engine)
+        later.info[READ_ONLY] = True
+        assert ledger_version(later) == committed + 1
+        reader.close()
+        later.close()
