@@ -7,8 +7,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from sqlmodel import Session
 
 from service import readcache
+from service.access.actor import Actor
 from service.access.deps import (
     CanChangeStatus,
     CanCreateEnterprise,
@@ -62,6 +64,20 @@ def expected_version(if_match: str | None) -> int:
     return int(m.group(1))
 
 
+def cached_reference(request: Request, session: Session, actor: Actor) -> service.Reference:
+    """The names a list needs (districts, subsectors, tiers): three queries on every uncached
+    list, yet they change only by an admin's edit, which bumps the ledger version."""
+    ref: service.Reference = readcache.remember(
+        request,
+        session,
+        actor,
+        ("enterprise.reference",),
+        lambda: service.reference(session),
+        approx_bytes=16 * 1024,
+    )
+    return ref
+
+
 @router.get("", response_model=EnterprisePage, summary="企业列表")
 def list_enterprises(
     request: Request,
@@ -92,7 +108,14 @@ def list_enterprises(
 
     def produce() -> tuple[EnterprisePage, dict[str, str]]:
         items, total = service.list_enterprises(
-            session, actor, flt=flt, sort=sort, page=page, page_size=page_size, today=on
+            session,
+            actor,
+            flt=flt,
+            sort=sort,
+            page=page,
+            page_size=page_size,
+            today=on,
+            ref=cached_reference(request, session, actor),
         )
         return EnterprisePage(items=items, total=total, page=page, page_size=page_size), {}
 

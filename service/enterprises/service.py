@@ -169,8 +169,9 @@ def list_enterprises(
     page: int = 1,
     page_size: int = 50,
     today: date,
+    ref: Reference | None = None,
 ) -> tuple[list[EnterprisePublic], int]:
-    ref = reference(session)
+    ref = ref or reference(session)
     stmt = _filtered(session, actor, flt, today, ref=ref)
     descending = sort.startswith("-")
     key = sort.lstrip("-")

@@ -23,7 +23,7 @@ from service.db import SessionDep, utcnow
 from service.downloads import stream_workbook
 from service.enterprises import saved_filters
 from service.enterprises import service as enterprise_service
-from service.enterprises.routes import today
+from service.enterprises.routes import cached_reference, today
 from service.enterprises.schemas import EnterpriseUpdate
 from service.errors import LedgerError
 from service.reference import service as reference_service
@@ -287,7 +287,14 @@ def _enterprise_list_page(
         me.actor,
         ("enterprise.list", flt, sort, page, page_size, on),
         lambda: enterprise_service.list_enterprises(
-            session, me.actor, flt=flt, sort=sort, page=page, page_size=page_size, today=on
+            session,
+            me.actor,
+            flt=flt,
+            sort=sort,
+            page=page,
+            page_size=page_size,
+            today=on,
+            ref=cached_reference(request, session, me.actor),
         ),
         approx_bytes=page_size * 1024,  # an API page of 50 is about 50 KB of JSON
     )

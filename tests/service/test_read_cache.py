@@ -24,6 +24,7 @@ from service.config import Settings
 from service.db import READ_ONLY, get_session, make_engine, session_scope
 from service.enterprises.models import Enterprise
 from service.readcache import Cached, ResponseCache, ledger_version
+from service.reference import admin as reference_admin
 from service.reference import service as reference_service
 from tests.conftest import MANAGER, OFFICER_DADUKOU, TODAY
 from tests.dbutil import fresh_database
@@ -91,7 +92,8 @@ def test_cached_answers_are_byte_identical_to_uncached_ones(
             assert miss.headers.get(header) == hit.headers.get(header), (path, header)
             assert hit.headers.get(header) == reference.headers.get(header), (path, header)
     assert cached.app.state.read_cache is not None  # type: ignore[attr-defined]
-    assert len(cached.app.state.read_cache) == len(READS) + 1  # type: ignore[attr-defined]
+    # One entry per read and the file, and the names the lists share (districts, tiers …).
+    assert len(cached.app.state.read_cache) == len(READS) + 2  # type: ignore[attr-defined]
 
 
 def test_a_write_is_seen_by_the_very_next_read(
@@ -114,6 +116,17 @@ def test_a_write_is_seen_by_the_very_next_read(
     assert client.get(READS[0]).json()["total"] == listed["total"] + 1
 
 
+def test_a_renamed_district_is_on_the_very_next_list(
+    session: Session, pair: Callable[[Actor], tuple[TestClient, TestClient]]
+) -> None:
+    """The names a list shows are kept too (per ledger version): an admin's rename is a write."""
+    _ledger(session)
+    client, _ = pair(MANAGER)
+    assert {e["district_name"] for e in client.get(READS[0]).json()["items"]} == {"大渡口区"}
+    reference_admin.update_district(session, SYSTEM, "500104", name="大渡口新区", aliases=None)
+    assert {e["district_name"] for e in client.get(READS[0]).json()["items"]} == {"大渡口新区"}
+
+
 def test_the_cache_never_crosses_scopes(
     session: Session, pair: Callable[[Actor], tuple[TestClient, TestClient]]
 ) -> None:
@@ -130,7 +143,8 @@ def test_the_cache_never_crosses_scopes(
     assert jiulongpo.get(f"{API}/{first.id}").status_code == 404
     assert jiulongpo.get(search).json()["total"] == 1
     assert dadukou.get(search).json()["total"] == 3
-    assert len(shared) == 4  # the 404 is not kept
+    # Four answers (the 404 is not kept), and each scope's copy of the names its lists share.
+    assert len(shared) == 4 + 3
 
 
 def test_the_day_is_part_of_the_key(engine: Engine, session: Session) -> None:
