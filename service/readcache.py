@@ -175,6 +175,23 @@ def render(model: BaseModel) -> bytes:
     return adapter.dump_json(model, by_alias=True)
 
 
+def _get_or_make(
+    cache: ResponseCache,
+    session: Session,
+    full_key: tuple[Hashable, ...],
+    make: Callable[[], Cached | None],
+) -> Cached | None:
+    """The entry for `full_key` at the current ledger version, or `make()` kept under it (a
+    None from `make` is not kept)."""
+    version = ledger_version(session)  # before the data: what we keep is never older
+    hit = cache.get(version, full_key)
+    if hit is None:
+        hit = make()
+        if hit is not None:
+            cache.put(version, full_key, hit)
+    return hit
+
+
 def respond(
     request: Request,
     response: Response,
@@ -192,13 +209,13 @@ def respond(
         model, headers = produce()
         response.headers.update(headers)
         return model
-    version = ledger_version(session)  # before the data: what we keep is never older
-    full_key = (scope.cache_key(actor), *key)
-    hit = cache.get(version, full_key)
-    if hit is None:
+
+    def make() -> Cached:
         model, headers = produce()
-        hit = Cached(render(model), tuple(headers.items()))
-        cache.put(version, full_key, hit)
+        return Cached(render(model), tuple(headers.items()))
+
+    hit = _get_or_make(cache, session, (scope.cache_key(actor), *key), make)
+    assert hit is not None
     # Built as FastAPI builds a model's response: body and its two headers, then the route's.
     out = Response(content=hit.body, media_type="application/json")
     for name, value in hit.headers:
@@ -216,17 +233,14 @@ def remember(
     approx_bytes: int,
 ) -> Any:
     """`produce()` for (actor's scope, key, ledger version), kept as a value rather than as a
-    response: for pages, whose HTML carries the session's own CSRF token. The value must not be
-    changed by its users (it is shared by every request with the same key)."""
+    response. The value must not be changed by its users (it is shared by every request with
+    the same key)."""
     cache = cache_of(request)
     if cache is None:
         return produce()
-    version = ledger_version(session)  # before the data, as in `respond`
     full_key = ("value", scope.cache_key(actor), *key)
-    hit = cache.get(version, full_key)
-    if hit is None:
-        hit = Cached(b"", (), value=produce(), value_bytes=approx_bytes)
-        cache.put(version, full_key, hit)
+    hit = _get_or_make(cache, session, full_key, lambda: Cached(b"", (), produce(), approx_bytes))
+    assert hit is not None
     return hit.value
 
 
@@ -243,13 +257,11 @@ def page(
     cache = cache_of(request)
     if cache is None:
         return produce()
-    version = ledger_version(session)  # before the data, as in `respond`
-    full_key = ("page", scope.cache_key(actor), *key)
-    hit = cache.get(version, full_key)
-    if hit is None:
-        response = produce()
-        if response.status_code != 200:
-            return response
-        hit = Cached(bytes(response.body), ())
-        cache.put(version, full_key, hit)
-    return HTMLResponse(hit.body)
+    produced: list[HTMLResponse] = []
+
+    def make() -> Cached | None:
+        produced.append(produce())
+        return Cached(bytes(produced[0].body), ()) if produced[0].status_code == 200 else None
+
+    hit = _get_or_make(cache, session, ("page", scope.cache_key(actor), *key), make)
+    return HTMLResponse(hit.body) if hit is not None else produced[0]
