@@ -142,24 +142,40 @@ class Line:
 
 
 def _encode_lines(lines: Sequence[plan_core.PlanLine]) -> bytes:
-    out = [
+    """A chunk's lines as one compressed blob: a JSON array of the lines on the first line of
+    text, then each line's diffs, one JSON text per line of text, in order (JSON never holds a
+    raw line break). Kept apart because the commit hands each diffs text to the audit row as it
+    is: nested inside the array as strings they were escaped, and unescaped again, every time
+    (a quarter of the encoding and decoding)."""
+    head = orjson.dumps(
         [
-            line.row,
-            line.action,
-            line.credit_code,
-            line.name[:200],
-            line.enterprise_id,
-            line.fingerprint,
-            line.payload or None,
-            _dumps(line.diffs) if line.diffs else None,
+            [
+                line.row,
+                line.action,
+                line.credit_code,
+                line.name[:200],
+                line.enterprise_id,
+                line.fingerprint,
+                line.payload or None,
+                1 if line.diffs else 0,
+            ]
+            for line in lines
         ]
-        for line in lines
-    ]
-    return zlib.compress(orjson.dumps(out), 1)
+    )
+    diffs = b"\n".join([orjson.dumps(line.diffs) for line in lines if line.diffs])
+    return zlib.compress(head + b"\n" + diffs, 1)
 
 
 def _decode_lines(blob: bytes) -> list[Line]:
-    return [Line(r, a, c, n, e, f, p or {}, d) for r, a, c, n, e, f, p, d in _loads(blob)]
+    head, sep, rest = zlib.decompress(blob).partition(b"\n")
+    rows = orjson.loads(head)
+    if not sep:  # stored before the diffs were kept apart: each one a string in its line
+        return [Line(r, a, c, n, e, f, p or {}, d) for r, a, c, n, e, f, p, d in rows]
+    texts = iter(rest.decode().split("\n"))
+    return [
+        Line(r, a, c, n, e, f, p or {}, next(texts) if d else None)
+        for r, a, c, n, e, f, p, d in rows
+    ]
 
 
 def _dumps(value: Any) -> str:
