@@ -163,3 +163,33 @@ def test_plan_lines_stored_before_the_diffs_were_kept_apart_still_read() -> None
         {"enterprise": {"name": "b"}},
     )
     assert line.diffs == {"name": ["a", "b"]}
+
+
+def _or_none(values: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.one_of(st.none(), values)
+
+
+# A payload as the plan writes it: each column in its own JSON form (dates ISO, money text).
+_payloads = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": _or_none(st.text(max_size=8)),
+        "established_on": _or_none(st.dates().map(lambda d: d.isoformat())),
+        "valid_until": _or_none(st.dates().map(lambda d: d.isoformat())),
+        "operating_revenue": _or_none(
+            st.decimals(allow_nan=False, allow_infinity=False, places=4).map(str)
+        ),
+        "employees": _or_none(st.integers()),
+        "is_key": _or_none(st.booleans()),
+        "updated_at": _or_none(st.datetimes().map(lambda d: d.isoformat())),
+    },
+)
+
+
+@given(_payloads)
+def test_payload_decoding_equals_from_json_per_column(values: dict[str, object]) -> None:
+    from service.imports.plan import from_json, from_json_values
+
+    decoded = from_json_values(values)
+    assert decoded == {k: from_json(k, v) for k, v in values.items()}
+    assert list(decoded) == list(values)
