@@ -1080,9 +1080,11 @@ def _apply(
 
 
 # SQLite page cache while a commit writes (KiB): the enterprise table's five indexes and unique
-# key take new rows in random order, and SQLite's default 2 MB cache made each of 100 000
-# inserts reread index pages (5.1 s of them; 3.2 s with 64 MB). Per connection, put back after.
-COMMIT_CACHE_KIB = 65536
+# key take new rows in random order, and with SQLite's default 2 MB cache each insert reread
+# index pages. 100 000 enterprises into a ledger of 100 000, CPU: 6.2 s with 2 MB, 3.2 s with
+# 32 MB, 3.1 s with 64 MB; 64 MB also raised the bench's peak RSS by 16 MB (the memory stays
+# with the process), 32 MB left it where it was. Per connection, and put back after.
+COMMIT_CACHE_KIB = 32768
 
 
 @contextlib.contextmanager
