@@ -678,7 +678,8 @@ def snapshot(
 ) -> dict[str, dict[str, Any]]:
     """The ledger as it stands for these credit codes, as plain values: the file's fields with
     id, version and updated_at; `figures` {year: {field…, id, source, updated_at}} for `years`;
-    `designations` [{field…, id, source, updated_at}]. Read with Core, in chunks."""
+    `designations` [{field…, id, source, updated_at}] (no created_at). Read with Core, in
+    chunks."""
     from service.ladder.models import Designation
 
     table = Enterprise.__table__  # type: ignore[attr-defined]
@@ -701,17 +702,23 @@ def snapshot(
     ids = list(by_id)
     fig = AnnualFigures.__table__  # type: ignore[attr-defined]
     des = Designation.__table__  # type: ignore[attr-defined]
+    # Every column but created_at, which nobody compares or restores: a timestamp fewer to
+    # convert per row (a re-import of 100 000 enterprises reads 200 000 such rows).
+    fig_cols = [c for c in fig.c if c.name != "created_at"]
+    des_cols = [c for c in des.c if c.name != "created_at"]
     for start in range(0, len(ids), _SNAPSHOT_CHUNK):
         chunk_ids = ids[start : start + _SNAPSHOT_CHUNK]
         if years:
-            stmt = sa.select(fig).where(fig.c.enterprise_id.in_(chunk_ids), fig.c.year.in_(years))
+            stmt = sa.select(*fig_cols).where(
+                fig.c.enterprise_id.in_(chunk_ids), fig.c.year.in_(years)
+            )
             result = session.execute(stmt)
             keys = list(result.keys())
             for row in result.all():
                 values = dict(zip(keys, row, strict=True))
                 by_id[values["enterprise_id"]]["figures"][values["year"]] = values
         stmt = (
-            sa.select(des)
+            sa.select(*des_cols)
             .where(des.c.enterprise_id.in_(chunk_ids))
             .order_by(des.c.designated_on, des.c.id)
         )

@@ -133,12 +133,13 @@ def from_json(name: str, value: Any) -> Any:
 
 
 def from_json_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """`from_json` over a payload's {column: value} (a commit decodes every line's)."""
-    get = _FROM_JSON.get
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        convert = get(name) if value is not None else None
-        out[name] = value if convert is None else convert(value)
+    """`from_json` over a payload's {column: value} (a commit decodes every line's): a copy,
+    with only the few columns that convert visited (their names found by a set intersection)."""
+    out = dict(values)
+    for name in _FROM_JSON.keys() & out.keys():
+        value = out[name]
+        if value is not None:
+            out[name] = _FROM_JSON[name](value)
     return out
 
 

@@ -109,3 +109,87 @@ def test_plan_json_is_the_text_the_stdlib_writes(value: object) -> None:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     assert _dumps(value) == text
     assert _loads(zlib.compress(text.encode())) == value
+
+
+_diffs = st.dictionaries(
+    st.text(st.characters(blacklist_categories=("Cs",))),
+    st.lists(_scalars, min_size=2, max_size=2),
+    max_size=4,
+)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["create", "update", "unchanged", "error"]), _diffs)))
+@example(
+    [("update", {"name": ["a\nb", "\u2028c\r\n"]}), ("unchanged", {}), ("create", {"x": [1, 2]})]
+)
+def test_plan_lines_read_back_as_written(specs: list[tuple[str, dict[str, object]]]) -> None:
+    from service.imports.plan import PlanLine
+    from service.imports.service import _decode_lines, _encode_lines
+
+    lines = [
+        PlanLine(
+            row=i + 3,
+            action=action,
+            credit_code=f"code{i}",
+            name="名\n称",
+            enterprise_id=i or None,
+            diffs=diffs,
+            payload={"enterprise": {"name": "x\ny"}} if diffs else {},
+            fingerprint="f",
+        )
+        for i, (action, diffs) in enumerate(specs)
+    ]
+    back = _decode_lines(_encode_lines(lines))
+    assert [
+        (b.row, b.action, b.credit_code, b.name, b.enterprise_id, b.fingerprint) for b in back
+    ] == [(x.row, x.action, x.credit_code, x.name, x.enterprise_id, x.fingerprint) for x in lines]
+    assert [b.payload for b in back] == [x.payload for x in lines]
+    # The diffs come back as the very text the audit row stores.
+    assert [b.diffs_json for b in back] == [
+        json.dumps(x.diffs, ensure_ascii=False, separators=(",", ":")) if x.diffs else None
+        for x in lines
+    ]
+
+
+def test_plan_lines_stored_before_the_diffs_were_kept_apart_still_read() -> None:
+    from service.imports.service import _decode_lines
+
+    old = [[5, "update", "c", "n", 7, "f", {"enterprise": {"name": "b"}}, '{"name":["a","b"]}']]
+    (line,) = _decode_lines(zlib.compress(json.dumps(old).encode()))
+    assert (line.row, line.action, line.enterprise_id, line.payload) == (
+        5,
+        "update",
+        7,
+        {"enterprise": {"name": "b"}},
+    )
+    assert line.diffs == {"name": ["a", "b"]}
+
+
+def _or_none(values: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.one_of(st.none(), values)
+
+
+# A payload as the plan writes it: each column in its own JSON form (dates ISO, money text).
+_payloads = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": _or_none(st.text(max_size=8)),
+        "established_on": _or_none(st.dates().map(lambda d: d.isoformat())),
+        "valid_until": _or_none(st.dates().map(lambda d: d.isoformat())),
+        "operating_revenue": _or_none(
+            st.decimals(allow_nan=False, allow_infinity=False, places=4).map(str)
+        ),
+        "employees": _or_none(st.integers()),
+        "is_key": _or_none(st.booleans()),
+        "updated_at": _or_none(st.datetimes().map(lambda d: d.isoformat())),
+    },
+)
+
+
+@given(_payloads)
+def test_payload_decoding_equals_from_json_per_column(values: dict[str, object]) -> None:
+    from service.imports.plan import from_json, from_json_values
+
+    decoded = from_json_values(values)
+    assert decoded == {k: from_json(k, v) for k, v in values.items()}
+    assert list(decoded) == list(values)

@@ -129,6 +129,28 @@ def test_a_messy_roster_imports_as_written(session: Session, uploads: Path) -> N
     assert sorted(events).count("import.create") == 6
 
 
+def test_a_commit_gives_the_connection_its_page_cache_back(session: Session, uploads: Path) -> None:
+    # The commit writes with a larger SQLite page cache; the pooled connection must not keep it.
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    data_rows = rows(3)
+    batch = preview(session, MANAGER, W.roster_xlsx(data_rows), uploads)
+    assert imports.commit(session, MANAGER, batch.id).created == 3
+    after = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    assert after == before
+    for r in data_rows:
+        r["备注"] = "改过的备注"
+    stale = preview(session, MANAGER, W.roster_xlsx(data_rows), uploads)
+    assert stale.updated == 3
+    session.execute(sa.update(Enterprise).values(version=Enterprise.version + 1))
+    with pytest.raises(LedgerError) as caught:  # a write that stops midway puts it back too
+        imports.commit(session, MANAGER, stale.id)
+    assert caught.value.code == "import.stale_preview"
+    again = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+    assert again == before
+
+
 def test_planted_errors_name_exactly_their_rows_and_write_nothing(
     session: Session, uploads: Path
 ) -> None:
