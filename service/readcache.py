@@ -110,19 +110,19 @@ def ledger_version(session: Session) -> int:
     known: int | None = session.info.get(_VERSION)
     if known is not None:
         return known
-    if not session.info.get(READ_ONLY):
-        return _read_version(session.connection())
+    read_only = bool(session.info.get(READ_ONLY))
     bind = session.get_bind()
-    if session.in_transaction() or not isinstance(bind, sa.Engine):
-        version = _read_version(session.connection())
-    else:
+    if read_only and not session.in_transaction() and isinstance(bind, sa.Engine):
         # A read that has not touched the database yet (its caller known from the auth cache)
         # asks outside any transaction: a hit then never begins the request's own, which on
         # PostgreSQL saves the BEGIN and COMMIT round trips. What a miss reads next is taken
         # later, so it is never older than this version.
         with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             version = _read_version(conn)
-    session.info[_VERSION] = version
+    else:
+        version = _read_version(session.connection())
+    if read_only:
+        session.info[_VERSION] = version
     return version
 
 
