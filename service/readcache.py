@@ -24,11 +24,13 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.access import scope
 from service.access.actor import Actor
 from service.audit.models import LedgerState
 from service.db import READ_ONLY
+from service.versionreader import reader_for
 
 MAX_ENTRY_BYTES = 1024 * 1024  # a 500-row page is about 0.5 MB; nothing bigger is kept
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
@@ -192,7 +194,39 @@ def _get_or_make(
     return hit
 
 
-def respond(
+def _loop_version(session: Session) -> int | None:
+    """The version read on the event loop (service.versionreader), when this request may use
+    it: a safe request whose session has not begun, on an engine (a test's session bound to
+    its own open transaction must read there). None: read it in the thread pool."""
+    if not session.info.get(READ_ONLY) or session.in_transaction():
+        return None
+    bind = session.get_bind()
+    if not isinstance(bind, sa.Engine):
+        return None
+    version = reader_for(bind, _VERSION_SQL).read()
+    if version is not None:
+        # The miss that may follow reads its data later, so never older than this version.
+        session.info[_VERSION] = version
+    return version
+
+
+async def _get_or_make_async(
+    cache: ResponseCache,
+    session: Session,
+    full_key: tuple[Hashable, ...],
+    make: Callable[[], Cached | None],
+) -> Cached | None:
+    """`_get_or_make` with a hit answered on the event loop: only a miss (or a version the
+    loop could not read) costs a thread-pool hop."""
+    version = _loop_version(session)
+    if version is not None:
+        hit = cache.get(version, full_key)
+        if hit is not None:
+            return hit
+    return await run_in_threadpool(_get_or_make, cache, session, full_key, make)
+
+
+async def respond(
     request: Request,
     response: Response,
     session: Session,
@@ -201,12 +235,13 @@ def respond(
     produce: Callable[[], tuple[BaseModel, dict[str, str]]],
 ) -> Any:
     """The cached response for (actor's scope, key, ledger version), or produce and keep it.
+    `produce` runs in the thread pool (it queries the database); a hit never leaves the loop.
 
     `key` must hold everything else the response depends on: the route, its parameters and
     `today`. Without a cache the model goes back to FastAPI as any route's would."""
     cache = cache_of(request)
     if cache is None:
-        model, headers = produce()
+        model, headers = await run_in_threadpool(produce)
         response.headers.update(headers)
         return model
 
@@ -214,7 +249,7 @@ def respond(
         model, headers = produce()
         return Cached(render(model), tuple(headers.items()))
 
-    hit = _get_or_make(cache, session, (scope.cache_key(actor), *key), make)
+    hit = await _get_or_make_async(cache, session, (scope.cache_key(actor), *key), make)
     assert hit is not None
     # Built as FastAPI builds a model's response: body and its two headers, then the route's.
     out = Response(content=hit.body, media_type="application/json")
@@ -244,7 +279,7 @@ def remember(
     return hit.value
 
 
-def page(
+async def page(
     request: Request,
     session: Session,
     actor: Actor,
@@ -253,15 +288,16 @@ def page(
 ) -> HTMLResponse:
     """A whole page for (actor's scope, key, ledger version): its HTML carries the page
     session's CSRF token and the user's name, so `key` must name the page session (its id and
-    token) as well as the route, its query and `today`. Only a 200 is kept."""
+    token) as well as the route, its query and `today`. Only a 200 is kept. `produce` runs in
+    the thread pool; a hit never leaves the loop."""
     cache = cache_of(request)
     if cache is None:
-        return produce()
+        return await run_in_threadpool(produce)
     produced: list[HTMLResponse] = []
 
     def make() -> Cached | None:
         produced.append(produce())
         return Cached(bytes(produced[0].body), ()) if produced[0].status_code == 200 else None
 
-    hit = _get_or_make(cache, session, ("page", scope.cache_key(actor), *key), make)
+    hit = await _get_or_make_async(cache, session, ("page", scope.cache_key(actor), *key), make)
     return HTMLResponse(hit.body) if hit is not None else produced[0]

@@ -78,8 +78,10 @@ def cached_reference(request: Request, session: Session, actor: Actor) -> servic
     return ref
 
 
+# The two cached reads are async: a hit is answered on the event loop, a miss runs its
+# queries in the thread pool (service.readcache).
 @router.get("", response_model=EnterprisePage, summary="企业列表")
-def list_enterprises(
+async def list_enterprises(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -120,7 +122,7 @@ def list_enterprises(
         return EnterprisePage(items=items, total=total, page=page, page_size=page_size), {}
 
     key = ("enterprise.list", flt, sort, page, page_size, on)
-    return readcache.respond(request, response, session, actor, key, produce)
+    return await readcache.respond(request, response, session, actor, key, produce)
 
 
 @router.post("", response_model=EnterpriseDetail, status_code=201, summary="登记企业")
@@ -138,7 +140,7 @@ def create_enterprise(
 
 
 @router.get("/{enterprise_id}", response_model=EnterpriseDetail, summary="企业档案")
-def get_enterprise(
+async def get_enterprise(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -151,7 +153,7 @@ def get_enterprise(
         enterprise = service.get(session, actor, enterprise_id)
         return service.detail(session, enterprise, on), {"etag": etag(enterprise.version)}
 
-    return readcache.respond(
+    return await readcache.respond(
         request, response, session, actor, ("enterprise.file", enterprise_id, on), produce
     )
 

@@ -218,7 +218,7 @@ def dashboard(request: Request, session: SessionDep, me: Viewer) -> HTMLResponse
 
 
 @router.get("/enterprises", response_class=HTMLResponse)
-def enterprise_list(
+async def enterprise_list(
     request: Request,
     session: SessionDep,
     me: Viewer,
@@ -257,7 +257,8 @@ def enterprise_list(
     on = today(request)
     # The whole page, per page session (its HTML carries the session's CSRF token), query, day
     # and ledger version: paging back and forth through a filter is the hot path.
-    return readcache.page(
+    # Async: a cached page is answered on the event loop; a miss renders in the thread pool.
+    return await readcache.page(
         request,
         session,
         me.actor,
