@@ -129,6 +129,27 @@ def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.autocommit = autocommit
 
 
+@contextlib.contextmanager
+def planned_per_call(session: Session) -> Iterator[None]:
+    """PostgreSQL: plan each statement of this block for its own parameters.
+
+    psycopg prepares a statement on its fifth use, and the server then keeps a generic plan
+    once that looks no dearer than the custom ones. A roster's look-ups by credit code run first
+    against an empty table (the preview of a first import), so the plan kept was a sequential
+    scan, and every later chunk of the commit scanned the table as it grew, quadratic in the
+    roster's size: 158 s of a 100 000-row commit's 188 s (34 s planned per call, as here;
+    tests/service/imports/test_lookup_plans.py shows the hazard). Inserts keep their generic plans:
+    planning every row would cost more than this saves. Nothing to do on SQLite."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+    yield
+    # Only on success: after an error the transaction is rolled back, and SET LOCAL with it.
+    conn.exec_driver_sql("SET LOCAL plan_cache_mode = DEFAULT")
+
+
 def writer(engine: Engine) -> Engine:
     """The same engine, marked so that its transactions begin as writers."""
     return engine.execution_options(**{WRITE_OPTION: True})

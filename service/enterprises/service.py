@@ -14,7 +14,7 @@ from sqlmodel import Session
 from service.access import scope
 from service.access.actor import Actor
 from service.audit import service as audit_service
-from service.db import utcnow
+from service.db import planned_per_call, utcnow
 from service.enterprises import credit_code
 from service.enterprises.models import (
     FIGURE_COUNT_FIELDS,
@@ -679,7 +679,14 @@ def snapshot(
     """The ledger as it stands for these credit codes, as plain values: the file's fields with
     id, version and updated_at; `figures` {year: {field…, id, source, updated_at}} for `years`;
     `designations` [{field…, id, source, updated_at}] (no created_at). Read with Core, in
-    chunks."""
+    chunks, each planned for its own codes (the table may have grown since the last)."""
+    with planned_per_call(session):
+        return _snapshot(session, codes, years)
+
+
+def _snapshot(
+    session: Session, codes: Sequence[str], years: Sequence[int]
+) -> dict[str, dict[str, Any]]:
     from service.ladder.models import Designation
 
     table = Enterprise.__table__  # type: ignore[attr-defined]

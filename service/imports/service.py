@@ -34,7 +34,12 @@ from service.access.actor import SYSTEM, Actor
 from service.audit import service as audit_service
 from service.audit.models import AuditEvent
 from service.bulk import RawJSON, insert_rows
-from service.db import PLANNER_STATS_ROWS, refresh_planner_statistics, utcnow
+from service.db import (
+    PLANNER_STATS_ROWS,
+    planned_per_call,
+    refresh_planner_statistics,
+    utcnow,
+)
 from service.enterprises import service as enterprise_service
 from service.enterprises.models import AnnualFigures, Enterprise, EnterpriseSubsector
 from service.errors import FieldError, LedgerError, not_found
@@ -1235,10 +1240,11 @@ def _write_chunk(
         )
         # No RETURNING: the ids come back by credit code, the enterprise's natural key.
         new_codes = [line.credit_code for line in creates]
-        for code, eid in session.execute(
-            sa.select(_E.c.credit_code, _E.c.id).where(_E.c.credit_code.in_(new_codes))
-        ):
-            ids[code] = eid
+        with planned_per_call(session):  # the table grows chunk by chunk
+            for code, eid in session.execute(
+                sa.select(_E.c.credit_code, _E.c.id).where(_E.c.credit_code.in_(new_codes))
+            ):
+                ids[code] = eid
         undo["created"] = [[line.row, ids[line.credit_code]] for line in creates]
 
     updates: list[tuple[int, dict[str, Any]]] = []
