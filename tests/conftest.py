@@ -17,7 +17,7 @@ from service.access.actor import Actor
 from service.access.deps import current_actor
 from service.app import create_app
 from service.config import Settings
-from service.db import get_session
+from service.db import get_session, session_scope
 from service.reference import service as reference_service
 from tests.dbutil import fresh_database, pg_url
 
@@ -51,6 +51,18 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         with Session(eng) as s:
             reference_service.load(s)
             s.commit()
+        yield eng
+
+
+@pytest.fixture
+def committed_db(tmp_path: Path) -> Iterator[Engine]:
+    """A fresh migrated database of the backend under test, with reference data committed: for
+    tests whose code commits (crashes, races, other connections), where rollback cannot
+    isolate them."""
+    with fresh_database(tmp_path) as eng:
+        migrate.upgrade(eng)
+        with session_scope(eng) as s:
+            reference_service.load(s)
         yield eng
 
 

@@ -189,14 +189,11 @@ def test_the_lru_is_bounded_and_forgets_old_versions() -> None:
 
 
 @pytest.fixture
-def committed(tmp_path: Path) -> Iterator[Engine]:
-    with fresh_database(tmp_path) as engine:
-        migrate.upgrade(engine)
-        with session_scope(engine) as s:
-            reference_service.load(s)
-            e = make_enterprise(s, name="重庆提交材料有限公司", district="500104")
-            make_designation(s, enterprise=e, tier="specialized_sme")
-        yield engine
+def committed(committed_db: Engine) -> Engine:
+    with session_scope(committed_db) as s:
+        e = make_enterprise(s, name="重庆提交材料有限公司", district="500104")
+        make_designation(s, enterprise=e, tier="specialized_sme")
+    return committed_db
 
 
 def test_a_rolled_back_write_leaves_the_version_and_a_commit_moves_it(

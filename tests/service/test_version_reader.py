@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from service.app import create_app
 from service.audit import service as audit_service
 from service.config import Settings
 from service.db import make_engine, session_scope
-from service.reference import service as reference_service
 from tests.conftest import MANAGER, TODAY
 from tests.dbutil import fresh_database
 from tests.factories import make_designation, make_enterprise
@@ -32,15 +30,12 @@ LIST = f"{API}?district=500104&tier=specialized_sme"
 
 
 @pytest.fixture
-def committed(tmp_path: Path) -> Iterator[Engine]:
+def committed(committed_db: Engine) -> Engine:
     """A database the app reads with its own sessions, as it runs in production."""
-    with fresh_database(tmp_path) as engine:
-        migrate.upgrade(engine)
-        with session_scope(engine) as s:
-            reference_service.load(s)
-            e = make_enterprise(s, name="重庆版本读者材料有限公司", district="500104")
-            make_designation(s, enterprise=e, tier="specialized_sme")
-        yield engine
+    with session_scope(committed_db) as s:
+        e = make_enterprise(s, name="重庆版本读者材料有限公司", district="500104")
+        make_designation(s, enterprise=e, tier="specialized_sme")
+    return committed_db
 
 
 @pytest.fixture

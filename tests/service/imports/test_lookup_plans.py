@@ -8,19 +8,16 @@ kept was a sequential scan, and the commit's look-ups then scanned the table as 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service import migrate
-from service.db import planned_per_call, session_scope, utcnow
+from service.db import planned_per_call, utcnow
 from service.enterprises import service as enterprise_service
 from service.enterprises.models import Enterprise
 from service.imports.service import _ENTERPRISE_BASE
-from service.reference import service as reference_service
-from tests.dbutil import fresh_database
 
 pytestmark = pytest.mark.postgres
 
@@ -60,14 +57,10 @@ def _grow(session: Session, first: int, n: int) -> list[str]:
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[Session]:
+def fresh(committed_db: Engine) -> Iterator[Session]:
     """A new schema, its tables never analysed: as a first import finds them."""
-    with fresh_database(tmp_path) as engine:
-        migrate.upgrade(engine)
-        with session_scope(engine) as s:
-            reference_service.load(s)
-        with Session(engine) as s:
-            yield s
+    with Session(committed_db) as s:
+        yield s
 
 
 def test_a_lookup_keeps_no_generic_plan_made_when_the_table_was_empty(fresh: Session) -> None:
