@@ -7,10 +7,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from service.access.actor import Actor
-from service.audit.models import AuditEvent
+from service.audit.models import AuditEvent, LedgerState
 from service.requestid import current_request_id
 
 
@@ -69,3 +70,26 @@ def record(
     )
     session.add(event)
     return event
+
+
+# Plain SQL, one statement: asked on every cached read. See LedgerState for why each backend's
+# sum is the ledger's version.
+_STATE, _AUDIT = LedgerState.__tablename__, AuditEvent.__tablename__
+_VERSION_SQL = {
+    "sqlite": f"SELECT version + coalesce((SELECT max(id) FROM {_AUDIT}), 0) "
+    f"FROM {_STATE} WHERE id = 1",
+}
+_COUNTER_SQL = f"SELECT version FROM {_STATE} WHERE id = 1"
+
+
+def ledger_version_sql(dialect: str) -> str:
+    """The one statement that reads the ledger version on this backend (for readers that hold
+    a driver connection of their own, as service.versionreader does)."""
+    return _VERSION_SQL.get(dialect, _COUNTER_SQL)
+
+
+def ledger_version(conn: sa.Connection) -> int:
+    """The ledger's version as `conn` sees it: it moves with every committed write, by any
+    connection, and never goes back (LedgerState says how)."""
+    sql = ledger_version_sql(conn.dialect.name)
+    return int(conn.exec_driver_sql(sql).scalar() or 0)

@@ -93,23 +93,31 @@ def test_every_table_carries_created_and_updated_at(engine: Engine) -> None:
     assert {t: m for t, m in missing.items() if m} == {}
 
 
-def test_a_committed_write_stamps_ledger_state(tmp_path: Path) -> None:
-    """ledger_state's trigger moves updated_at with the version: when the ledger last changed."""
+def test_a_committed_write_moves_the_ledger_version_and_its_time(tmp_path: Path) -> None:
+    """One committed audit event moves the version by one and tells when the ledger last
+    changed: ledger_state.updated_at (stamped by the trigger) on PostgreSQL, the newest audit
+    event's time on SQLite (which has no trigger)."""
     from service.access.actor import SYSTEM
     from service.audit import service as audit_service
 
     with fresh_database(tmp_path) as eng:
         migrate.upgrade(eng)
-        state = sa.text("SELECT version, updated_at FROM ledger_state WHERE id = 1")
+        sqlite = eng.dialect.name == "sqlite"
+        changed = sa.text(
+            "SELECT at FROM audit_event ORDER BY id DESC LIMIT 1"
+            if sqlite
+            else "SELECT updated_at FROM ledger_state WHERE id = 1"
+        )
         with eng.connect() as conn:
-            version, _ = conn.execute(state).one()
+            version = audit_service.ledger_version(conn)
         before_write = datetime.now(UTC).replace(microsecond=0)
         with Session(eng) as s:
             audit_service.record(s, SYSTEM, action="test.write", entity="test")
             s.commit()
         with eng.connect() as conn:
-            after_version, after_stamp = conn.execute(state).one()
-    if isinstance(after_stamp, str):  # SQLite keeps CURRENT_TIMESTAMP as UTC text
+            after_version = audit_service.ledger_version(conn)
+            after_stamp = conn.execute(changed).scalar_one()
+    if isinstance(after_stamp, str):  # SQLite keeps UTC text
         after_stamp = datetime.fromisoformat(after_stamp).replace(tzinfo=UTC)
     assert after_version == version + 1
     assert before_write <= after_stamp <= datetime.now(UTC)

@@ -312,7 +312,7 @@ def test_a_cache_hit_never_begins_the_request_s_transaction(tmp_path: Path) -> N
         with session_scope(engine) as setup:
             reference_service.load(setup)
         with engine.connect() as conn:
-            committed = conn.exec_driver_sql("SELECT version FROM ledger_state").scalar_one()
+            committed = audit_service.ledger_version(conn)
         reader = Session(engine)
         reader.info[READ_ONLY] = True
         assert ledger_version(reader) == committed
