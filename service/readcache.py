@@ -7,8 +7,10 @@ LedgerState). So a committed write, by this process or any other, changes the ve
 next request reads. A request reads the version first, then its data, so what it stores is
 never older than the version it stores it under (SQLite reads one snapshot; PostgreSQL's later
 statements see later commits, never earlier ones). Committed versions only grow, so a version
-never names two different states of the ledger. Rolled-back audit events are never seen by
-a read-only request.
+never names two different states of the ledger. A version that counts a session's own
+uncommitted audit events could name two (rolled back, the next commit reaches the same number
+with another state; PostgreSQL's counter moves only at COMMIT), so such a session neither
+reads nor fills the cache until its transaction ends; nobody else ever sees them.
 """
 
 from __future__ import annotations
@@ -181,7 +183,10 @@ def _get_or_make(
     make: Callable[[], Cached | None],
 ) -> Cached | None:
     """The entry for `full_key` at the current ledger version, or `make()` kept under it (a
-    None from `make` is not kept)."""
+    None from `make` is not kept). A session with uncommitted audit events just makes it."""
+    session.flush()  # an added audit event is noted as pending by its flush
+    if audit_service.has_pending(session):
+        return make()
     version = ledger_version(session)  # before the data: what we keep is never older
     hit = cache.get(version, full_key)
     if hit is None:
