@@ -13,7 +13,8 @@ from service.db import TimestampedTable, UTCDateTime, utcnow
 
 class AuditEvent(SQLModel, table=True):
     """One append-only entry; database triggers refuse UPDATE and DELETE on this table. On
-    SQLite the ledger version counts on that (see LedgerState): ids are never taken back."""
+    SQLite the ledger version counts on that (see LedgerState): a committed id is never taken
+    back."""
 
     __tablename__ = "audit_event"
 
@@ -42,11 +43,11 @@ class LedgerState(TimestampedTable, table=True):
     before a committed write.
 
     PostgreSQL: `version` is the version. A deferred trigger adds 1 at the commit of each
-    transaction that inserted audit events (once per statement, not per row), and stamps
-    updated_at: when the ledger last changed.
+    transaction that inserted audit events (however many), and stamps updated_at: when the
+    ledger last changed.
 
     SQLite: the version is `version` (a fixed base) plus the highest audit_event id, and no
-    trigger runs per audit row (a 100 000-row import paid 3 s for one). Writers are serialised,
+    trigger runs per audit row (one cost a 100 000-row import 1.4 s). Writers are serialised,
     so each committed transaction's audit ids lie above every id committed before it, and the
     audit trail refuses UPDATE and DELETE, so that highest id never goes back and moves with
     every commit. The newest audit event's `at` tells when the ledger last changed."""
