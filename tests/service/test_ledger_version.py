@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from service import migrate
 from service.access.actor import SYSTEM
 from service.access.deps import current_actor
 from service.app import create_app
@@ -26,10 +25,9 @@ from service.db import get_session, make_engine, session_scope
 from service.enterprises.models import Enterprise
 from service.imports import service as imports
 from service.imports.models import ImportBatch
-from service.reference import service as reference_service
 from tests import workbooks as W
 from tests.conftest import MANAGER, TODAY
-from tests.dbutil import digest, fresh_database
+from tests.dbutil import digest
 from tests.factories import make_designation, make_enterprise
 from tests.importers.reference import make_code
 
@@ -38,14 +36,11 @@ SERIAL = itertools.count(60_000_000, 7)
 
 
 @pytest.fixture
-def committed(tmp_path: Path) -> Iterator[Engine]:
-    """A database of its own, written by committing transactions (not the rolled-back one)."""
-    with fresh_database(tmp_path) as engine:
-        migrate.upgrade(engine)
-        with session_scope(engine) as s:
-            reference_service.load(s)
-            make_enterprise(s, name="重庆版本基线材料有限公司", district="500104")
-        yield engine
+def committed(committed_db: Engine) -> Engine:
+    """A database of its own (conftest's committed_db), with one enterprise committed."""
+    with session_scope(committed_db) as s:
+        make_enterprise(s, name="重庆版本基线材料有限公司", district="500104")
+    return committed_db
 
 
 @pytest.fixture
