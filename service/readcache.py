@@ -1,12 +1,16 @@
 """A per-process cache of hot GET responses, keyed by the ledger version so no write is missed.
 
-`ledger_state.version` is bumped by a database trigger on every audit_event insert, and every
-write in the service records an audit event in its own transaction: a committed write, by this
-process or any other, changes the version the next request reads. A request reads the version
-first, then its data, so what it stores is never older than the version it stores it under
-(SQLite reads one snapshot; PostgreSQL's later statements see later commits, never earlier
-ones). Rolled-back bumps are never seen by a read-only request, and committed versions only
-grow, so a version never names two different states of the ledger.
+Every write in the service records an audit event in its own transaction, and the ledger
+version (`audit.service.ledger_version`) moves with every commit that adds audit events: a
+counter bumped at COMMIT on PostgreSQL, the base plus the highest audit id on SQLite (see
+LedgerState). So a committed write, by this process or any other, changes the version the
+next request reads. A request reads the version first, then its data, so what it stores is
+never older than the version it stores it under (SQLite reads one snapshot; PostgreSQL's later
+statements see later commits, never earlier ones). Committed versions only grow, so a version
+never names two different states of the ledger. A version that counts a session's own
+uncommitted audit events could name two (rolled back, the next commit reaches the same number
+with another state; PostgreSQL's counter moves only at COMMIT), so such a session neither
+reads nor fills the cache until its transaction ends; nobody else ever sees them.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.access import scope
 from service.access.actor import Actor
-from service.audit.models import LedgerState
+from service.audit import service as audit_service
 from service.db import READ_ONLY
 from service.versionreader import reader_for
 
@@ -98,16 +102,15 @@ class ResponseCache:
         return len(self._entries)
 
 
-_VERSION_SQL = f"SELECT version FROM {LedgerState.__tablename__} WHERE id = 1"
 # A safe request's session (service.db.get_session marks it) remembers its version between its
 # reads: a page asks for its rows and for its filter choices.
 _VERSION = "tierledger_ledger_version"
 
 
 def ledger_version(session: Session) -> int:
-    # Plain SQL: asked on every cached read, and the ORM's statement handling costs ten times
-    # the query itself. Plain SQL does not autoflush, so flush first: the session's own pending
-    # audit events count (a no-op on a clean one).
+    # Plain SQL (audit.service.ledger_version): asked on every cached read, and the ORM's
+    # statement handling costs ten times the query itself. Plain SQL does not autoflush, so
+    # flush first: the session's own pending audit events count (a no-op on a clean one).
     session.flush()
     known: int | None = session.info.get(_VERSION)
     if known is not None:
@@ -120,19 +123,15 @@ def ledger_version(session: Session) -> int:
         # PostgreSQL saves the BEGIN and COMMIT round trips. What a miss reads next is taken
         # later, so it is never older than this version.
         with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            version = _read_version(conn)
+            version = audit_service.ledger_version(conn)
     else:
-        version = _read_version(session.connection())
+        version = audit_service.ledger_version(session.connection())
     if read_only:
         session.info[_VERSION] = version
     return version
 
 
-def _read_version(conn: sa.Connection) -> int:
-    return int(conn.exec_driver_sql(_VERSION_SQL).scalar() or 0)
-
-
-# A flush may add audit events (each bumps the version), and after a commit or a rollback the
+# A flush may add audit events (each moves the version), and after a commit or a rollback the
 # next read may see other transactions' commits: the remembered version is then forgotten.
 @event.listens_for(OrmSession, "after_flush")
 def _forget_after_flush(session: OrmSession, _context: Any) -> None:
@@ -184,7 +183,10 @@ def _get_or_make(
     make: Callable[[], Cached | None],
 ) -> Cached | None:
     """The entry for `full_key` at the current ledger version, or `make()` kept under it (a
-    None from `make` is not kept)."""
+    None from `make` is not kept). A session with uncommitted audit events just makes it."""
+    session.flush()  # an added audit event is noted as pending by its flush
+    if audit_service.has_pending(session):
+        return make()
     version = ledger_version(session)  # before the data: what we keep is never older
     hit = cache.get(version, full_key)
     if hit is None:
@@ -203,7 +205,7 @@ def _loop_version(session: Session) -> int | None:
     bind = session.get_bind()
     if not isinstance(bind, sa.Engine):
         return None
-    version = reader_for(bind, _VERSION_SQL).read()
+    version = reader_for(bind, audit_service.ledger_version_sql(bind.dialect.name)).read()
     if version is not None:
         # The miss that may follow reads its data later, so never older than this version.
         session.info[_VERSION] = version

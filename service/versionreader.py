@@ -2,8 +2,9 @@
 
 A cache hit is a dictionary look-up once the version is known, yet handing the request to a
 worker thread and back cost more than everything else it did: under load each hand-off also
-waits for the GIL. The version is one primary-key read, well under a millisecond on either
-backend, so the event loop asks it itself, on a connection of its own:
+waits for the GIL. The version is one statement of look-ups by key (audit.service's
+ledger_version_sql), well under a millisecond on either backend, so the event loop asks it
+itself, on a connection of its own:
 
 - not one from the engine's pool: the loop would wait on an exhausted pool while the
   connections it waits for are given back by requests that need the loop to finish;

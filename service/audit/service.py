@@ -7,10 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from service.access.actor import Actor
-from service.audit.models import AuditEvent
+from service.audit.models import AuditEvent, LedgerState
 from service.requestid import current_request_id
 
 
@@ -69,3 +73,57 @@ def record(
     )
     session.add(event)
     return event
+
+
+# Plain SQL, one statement: asked on every cached read. See LedgerState for why each backend's
+# sum is the ledger's version.
+_STATE, _AUDIT = LedgerState.__tablename__, AuditEvent.__tablename__
+_VERSION_SQL = {
+    "sqlite": f"SELECT version + coalesce((SELECT max(id) FROM {_AUDIT}), 0) "
+    f"FROM {_STATE} WHERE id = 1",
+}
+_COUNTER_SQL = f"SELECT version FROM {_STATE} WHERE id = 1"
+
+
+def ledger_version_sql(dialect: str) -> str:
+    """The one statement that reads the ledger version on this backend (for readers that hold
+    a driver connection of their own, as service.versionreader does)."""
+    return _VERSION_SQL.get(dialect, _COUNTER_SQL)
+
+
+def ledger_version(conn: sa.Connection) -> int:
+    """The ledger's version as `conn` sees it: it moves with every committed write, by any
+    connection, and never goes back (LedgerState says how)."""
+    sql = ledger_version_sql(conn.dialect.name)
+    return int(conn.exec_driver_sql(sql).scalar() or 0)
+
+
+# session.info key: the session's open transaction holds audit events it has not committed.
+# The version it reads counts them, yet rolled back, that same number is what the next commit
+# makes of another state (SQLite gives their ids out again); and PostgreSQL's counter moves
+# only at COMMIT, so until then the session reads the old state's version for its new state.
+_PENDING = "tierledger_audit_pending"
+
+
+def has_pending(session: OrmSession) -> bool:
+    """Whether `session` has written audit events its transaction has not committed yet."""
+    return bool(session.info.get(_PENDING))
+
+
+def mark_pending(session: OrmSession) -> None:
+    """For writers that insert audit rows without the ORM (imports, in bulk)."""
+    session.info[_PENDING] = True
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _pending_after_flush(session: OrmSession, _context: Any) -> None:
+    if not session.info.get(_PENDING) and any(isinstance(o, AuditEvent) for o in session.new):
+        session.info[_PENDING] = True
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _settled(session: OrmSession, transaction: SessionTransaction) -> None:
+    # The session's own transaction, committed or rolled back; a savepoint's end settles
+    # nothing (what was flushed before it is still pending).
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -660,6 +660,7 @@ def _event(
 
 def _audit(session: Session, actor: Actor, events: Iterable[tuple[Any, ...]]) -> None:
     del actor  # each event carries its actor
+    audit_service.mark_pending(session)  # as the ORM's flush notes an added one
     insert_rows(session, _A, _AUDIT_COLS, events)
 
 

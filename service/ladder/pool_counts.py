@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from service.access import scope
 from service.access.actor import SYSTEM, Actor
-from service.audit.models import LedgerState
+from service.audit import service as audit_service
 from service.ladder import pool
 from service.ladder.models import CandidateCount
 from service.reference.models import District
@@ -35,7 +35,7 @@ class PoolCount:
 
 
 def ledger_version(session: Session) -> int:
-    return session.scalar(sa.select(LedgerState.version).where(LedgerState.id == 1)) or 0
+    return audit_service.ledger_version(session.connection())
 
 
 def count(session: Session, *, today: date, now: datetime) -> list[CandidateCount]:

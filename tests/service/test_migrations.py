@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,23 +94,85 @@ def test_every_table_carries_created_and_updated_at(engine: Engine) -> None:
     assert {t: m for t, m in missing.items() if m} == {}
 
 
-def test_a_committed_write_stamps_ledger_state(tmp_path: Path) -> None:
-    """ledger_state's trigger moves updated_at with the version: when the ledger last changed."""
+def test_a_committed_write_moves_the_ledger_version_and_its_time(tmp_path: Path) -> None:
+    """One committed audit event moves the version by one and tells when the ledger last
+    changed: ledger_state.updated_at (stamped by the trigger) on PostgreSQL, the newest audit
+    event's time on SQLite (which has no trigger)."""
     from service.access.actor import SYSTEM
     from service.audit import service as audit_service
 
     with fresh_database(tmp_path) as eng:
         migrate.upgrade(eng)
-        state = sa.text("SELECT version, updated_at FROM ledger_state WHERE id = 1")
+        sqlite = eng.dialect.name == "sqlite"
+        changed = sa.text(
+            "SELECT at FROM audit_event ORDER BY id DESC LIMIT 1"
+            if sqlite
+            else "SELECT updated_at FROM ledger_state WHERE id = 1"
+        )
         with eng.connect() as conn:
-            version, _ = conn.execute(state).one()
+            version = audit_service.ledger_version(conn)
         before_write = datetime.now(UTC).replace(microsecond=0)
         with Session(eng) as s:
             audit_service.record(s, SYSTEM, action="test.write", entity="test")
             s.commit()
         with eng.connect() as conn:
-            after_version, after_stamp = conn.execute(state).one()
-    if isinstance(after_stamp, str):  # SQLite keeps CURRENT_TIMESTAMP as UTC text
+            after_version = audit_service.ledger_version(conn)
+            after_stamp = conn.execute(changed).scalar_one()
+    if isinstance(after_stamp, str):  # SQLite keeps UTC text
         after_stamp = datetime.fromisoformat(after_stamp).replace(tzinfo=UTC)
     assert after_version == version + 1
     assert before_write <= after_stamp <= datetime.now(UTC)
+
+
+# The head before SQLite's ledger version came from the audit ids (bcd06e0c3298).
+BEFORE_AUDIT_ID_VERSION = "5a9c2e7d1b43"
+
+
+def test_the_ledger_version_never_goes_back_across_the_audit_id_migration(
+    tmp_path: Path,
+) -> None:
+    """Up and down across bcd06e0c3298 with writes between: on SQLite the version changes
+    from a counter to base + highest audit id and back; it never drops, and every committed
+    write still moves it (by its number of events)."""
+    from service.access.actor import SYSTEM
+    from service.audit import service as audit_service
+
+    def read(engine: Engine) -> int:
+        with engine.connect() as conn:
+            if migrate.current(engine) == BEFORE_AUDIT_ID_VERSION:  # the counter, as then
+                return int(conn.exec_driver_sql("SELECT version FROM ledger_state").scalar_one())
+            return audit_service.ledger_version(conn)
+
+    def write(events: int) -> Callable[[Engine], None]:
+        def run(engine: Engine) -> None:
+            with Session(engine) as s:
+                for _ in range(events):
+                    audit_service.record(s, SYSTEM, action="test.write", entity="test")
+                s.commit()
+
+        return run
+
+    steps: list[tuple[str, Callable[[Engine], None], int | None]] = [
+        # (step, what it does, how far it moves the version: None = not backwards)
+        ("three events at the old head", write(3), 3),
+        ("upgrade", migrate.upgrade, None),
+        ("two events", write(2), 2),
+        ("downgrade", lambda e: migrate.downgrade(e, BEFORE_AUDIT_ID_VERSION), None),
+        ("four events under the trigger", write(4), 4),
+        ("upgrade again", migrate.upgrade, None),
+        ("one event", write(1), 1),
+    ]
+    with fresh_database(tmp_path) as engine:
+        migrate.upgrade(engine, BEFORE_AUDIT_ID_VERSION)
+        last = read(engine)
+        for name, step, moves in steps:
+            step(engine)
+            now = read(engine)
+            if moves is None:
+                assert now >= last, name
+            elif engine.dialect.name == "sqlite":
+                assert now == last + moves, name
+            else:  # one bump per commit
+                assert now == last + 1, name
+            last = now
+        assert migrate.current(engine) == migrate.head()

@@ -70,7 +70,7 @@ def _commit_elsewhere(engine: Engine, name: str) -> None:
 
 
 def _reader(engine: Engine) -> versionreader.VersionReader:
-    return versionreader.reader_for(engine, readcache._VERSION_SQL)
+    return versionreader.reader_for(engine, audit_service.ledger_version_sql(engine.dialect.name))
 
 
 def test_a_hit_never_leaves_the_event_loop_and_a_commit_is_seen_at_once(
