@@ -67,12 +67,16 @@ def create_app(
     app.include_router(reference_router)
     app.include_router(reference_admin_router)
     app.include_router(enterprises_router)
+    # Routes are matched in order, one by one: the pages (the list page is the hottest) go
+    # right after the enterprise API rather than after every other router, which took a sixth
+    # of a cached page's time to reach. No page path starts with /api, so the order decides
+    # nothing else; the OpenAPI schema, which leaves the pages out, is unchanged.
+    install_pages(app)
     app.include_router(ladder_router)
     app.include_router(audit_router)
     app.include_router(reports_router)
     app.include_router(imports_router)
     app.include_router(commissioners_router)
-    install_pages(app)
     install_docs(app)
     document_problems(app)
     return app
