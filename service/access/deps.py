@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -43,16 +44,14 @@ async def current_actor(
         raise _unauthenticated()
     token_hash = access_service.sha256(credentials.credentials.strip())
     now = utcnow()
-    cache = _token_cache(request)
-    actor = cache.get(token_hash, now)
+
+    def look_up() -> tuple[Actor, datetime] | None:
+        found = access_service.user_for_token(session, token_hash, now)
+        return (access_service.actor_of(found[0]), found[1]) if found else None
+
+    actor = await _token_cache(request).answer(token_hash, now, look_up)
     if actor is None:
-        asked_at = tokencache.generation.value
-        found = await run_in_threadpool(access_service.user_for_token, session, token_hash, now)
-        if found is None:
-            raise _unauthenticated()
-        user, expires_at = found
-        actor = access_service.actor_of(user)
-        cache.put(token_hash, actor, expires_at, asked_at)
+        raise _unauthenticated()
     request.state.actor = actor
     return actor
 

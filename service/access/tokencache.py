@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -23,6 +24,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
+from starlette.concurrency import run_in_threadpool
 
 from service.access.models import ApiToken, User, WebSession
 
@@ -77,6 +79,27 @@ class TokenCache(Generic[V]):
                 del self._entries[token_hash]
                 return None
             return entry.value
+
+    async def answer(
+        self,
+        token_hash: str,
+        now: datetime,
+        look_up: Callable[[], tuple[V, datetime] | None],
+        *,
+        usable: Callable[[V], bool] = lambda _value: True,
+    ) -> V | None:
+        """The remembered answer if there is one `usable`, else `look_up()` (value and expiry,
+        run in the thread pool: it queries the database) kept for next time."""
+        value = self.get(token_hash, now)
+        if value is not None and usable(value):
+            return value
+        asked_at = generation.value  # before the query: a change during it is not kept
+        found = await run_in_threadpool(look_up)
+        if found is None:
+            return None
+        value, expires_at = found
+        self.put(token_hash, value, expires_at, asked_at)
+        return value
 
     def put(self, token_hash: str, value: V, expires_at: datetime, asked_at: int) -> None:
         """Keep an answer read after the generation was `asked_at` (taken before the query)."""

@@ -123,15 +123,13 @@ async def current_page_user(request: Request, session: SessionDep) -> PageUser:
     if secret:
         session_hash = access_service.sha256(secret)
         cache: tokencache.TokenCache[PageUser] = request.app.state.page_session_cache
-        page_user = cache.get(session_hash, now)
-        if page_user is not None and now - page_user.record.last_seen_at >= TOUCH_EVERY:
-            page_user = None  # due a touch, and the idle limit is the database's to say
-        if page_user is None:
-            asked_at = tokencache.generation.value
-            found = await run_in_threadpool(_look_up, session, session_hash, now=now, idle=idle)
-            if found is not None:
-                page_user, expires_at = found
-                cache.put(session_hash, page_user, expires_at, asked_at)
+        page_user = await cache.answer(
+            session_hash,
+            now,
+            lambda: _look_up(session, session_hash, now=now, idle=idle),
+            # Due a touch: the idle limit is the database's to say.
+            usable=lambda known: now - known.record.last_seen_at < TOUCH_EVERY,
+        )
     if page_user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
