@@ -40,6 +40,8 @@ from importers.vocab import Vocabulary
 _Lookup = tuple[Callable[[str], str | None], str, Callable[[str], ValueProblem]]
 # Rows read before giving up on finding a header in a sheet.
 HEADER_SCAN_ROWS = 40
+# Distinct date cells remembered per roster (a few hundred in a real one).
+DATE_MEMO = 20_000
 # Money at or above this many 万元 (1000亿元) is more likely a unit slip than a fact.
 LARGE_MONEY = Decimal(10_000_000)
 _EXCEL_ERRORS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!"}
@@ -218,6 +220,9 @@ class _RosterParser:
         self.last_row = header.last_row
         self.pending: list[tuple[int, list[Cell]]] = []
         self.codes: dict[str, int] = {}
+        # Rosters repeat their dates (认定日期, 有效期 of a batch): each distinct value is parsed
+        # once. Keyed by class too, so True never answers for 1.
+        self.dates: dict[tuple[type, Cell], PartialDate] = {}
         self.names: dict[str, tuple[int, str]] = {}
         self.columns = header.columns
         by_field: dict[str, Column] = {}
@@ -416,6 +421,7 @@ class _RosterParser:
         division: str | None = None
         width = len(values)
         fnv = self.fnv
+        dates = self.dates
         for idx, col, spec, unit, year, kind, lookup, max_chars in self.plans:
             if fnv and (number, col.index) in fnv:
                 errors.append(_formula_error(number, col))
@@ -466,9 +472,13 @@ class _RosterParser:
                         raise ValueProblem("NUMBER_NEGATIVE", f"{spec.label}不能为负数")
                     figures.setdefault(year, {})[spec.field] = count
                 elif kind == "date":
-                    parsed = _date(value)
+                    parsed = dates.get((value.__class__, value))
                     if parsed is None:
-                        continue
+                        parsed = _date(value)
+                        if parsed is None:
+                            continue
+                        if len(dates) < DATE_MEMO:
+                            dates[(value.__class__, value)] = parsed
                     out[spec.field] = parsed.value
                     if parsed.precision != "day":
                         precision[spec.field] = parsed.precision

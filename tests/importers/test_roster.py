@@ -10,9 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from importers import errors as E
+from importers import roster
 from importers.errors import ImportFileError
+from importers.normalize import ValueProblem, parse_date
 from importers.safety import Limits
 from tests import workbooks as W
 from tests.importers.reference import make_code
@@ -583,3 +587,43 @@ def test_a_csv_too_wide_or_with_a_too_long_cell(parse: Any) -> None:
     assert info.value.code == E.SHEET_TOO_LARGE
     parsed = parse(W.csv_bytes([W.good_row(1, 备注="长" * 40_000)]), "名单.csv")
     assert [e.code for e in parsed.errors] == ["TEXT_TOO_LONG"]
+
+
+# Values a date column repeats: valid in several forms, invalid, and 1 / 1.0 / True, which are
+# equal as dict keys but not as dates (True is refused, 1 and 1.0 are Excel serials).
+_DATE_POOL = [
+    "2015-06-01",
+    "2015年6月1日",
+    "2015.6",
+    "2015年",
+    dt.datetime(2016, 3, 5),  # noqa: DTZ001 - a workbook's dates are naive
+    42000,
+    42000.0,
+    1,
+    1.0,
+    True,
+    "2015-13-01",
+    "不详",
+    "#N/A",
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_DATE_POOL), min_size=2, max_size=12))
+def test_repeated_dates_parse_each_row_as_the_rule_says(vocab: Any, values: list[Any]) -> None:
+    # The parser remembers each distinct date it parsed: every row must still get exactly what
+    # parse_date gives its own value, errors included.
+    rows = [W.good_row(i, 成立日期=v) for i, v in enumerate(values, start=1)]
+    parsed = roster.parse(W.roster_xlsx(rows, title_rows=0), "名单.xlsx", vocab, data_year=2024)
+    got: dict[int, Any] = {r.row: r.established_on for r in parsed.rows}
+    got |= {e.row: e.code for e in parsed.errors if e.column == "成立日期"}
+    expected: dict[int, Any] = {}
+    for number, value in enumerate(values, start=2):
+        try:
+            if isinstance(value, str) and value.strip() in ("#N/A",):
+                raise ValueProblem("CELL_ERROR_VALUE", "")
+            date = parse_date(value)
+            expected[number] = None if date is None else date.value
+        except ValueProblem as problem:
+            expected[number] = problem.code
+    assert got == expected
