@@ -1,5 +1,7 @@
 """Roster import end to end on SQLite: preview + commit of 10 000 and 100 000-row rosters, then
-the same file again (all unchanged). Prints rows/s and the child's peak RSS.
+the same file again (all unchanged). Prints rows/s, the child's peak RSS, and the peak of the
+child together with the processes it started (the fork server and the roster reader, which
+reads a large file in a process of its own), sampled every 50 ms.
 
 Run from the repository root:  python -m bench.import_commit [--rows 10000 100000]
 Each size runs in a fresh child process on a fresh database, so its peak RSS is its own.
@@ -21,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -36,6 +39,48 @@ def _peak_mb() -> float:
     return 0.0
 
 
+def _tree_rss_mb(root: int) -> float:
+    """RSS of `root` and every process below it: the roster reader runs in a child of a fork
+    server that this process started, so its memory counts too."""
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        parent[int(name)], rss[int(name)] = int(fields[1]), int(fields[21])
+    tree, grew = {root}, True
+    while grew:
+        below = {pid for pid, ppid in parent.items() if ppid in tree} - tree
+        grew = bool(below)
+        tree |= below
+    return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class _TreePeak:
+    """Samples `_tree_rss_mb` of this process every 50 ms and keeps the highest."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, _tree_rss_mb(me))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def _child(path: str, db: str) -> None:
     from service import migrate
     from service.access.actor import SYSTEM
@@ -49,6 +94,7 @@ def _child(path: str, db: str) -> None:
         reference_service.load(s)
     data = Path(path).read_bytes()
     out = {}
+    tree = _TreePeak()
     for run in ("first", "again"):
         started = time.perf_counter()
         with session_scope(engine) as s:
@@ -69,6 +115,7 @@ def _child(path: str, db: str) -> None:
             "counts": counts,
         }
     out["peak_mb"] = _peak_mb()
+    out["tree_peak_mb"] = tree.stop()
     print(json.dumps(out))
 
 
@@ -95,7 +142,7 @@ def _print_tierledger(n: int, r: dict) -> None:
         print(
             f"{n:>8} {run:>6} {m['preview_seconds']:>10.2f} {m['seconds']:>8.2f} "
             f"{rows / m['seconds']:>8.0f} {created:>8} {unchanged:>9} "
-            f"{r['peak_mb']:>12.0f}",
+            f"{r['peak_mb']:>12.0f} {r['tree_peak_mb']:>14.0f}",
             flush=True,
         )
 
@@ -196,7 +243,7 @@ def main() -> None:
 
     print(
         f"{'rows':>8} {'run':>6} {'preview s':>10} {'total s':>8} {'rows/s':>8} "
-        f"{'created':>8} {'unchanged':>9} {'peak RSS MB':>12}"
+        f"{'created':>8} {'unchanged':>9} {'peak RSS MB':>12} {'with reader MB':>14}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         messy_runs = {}

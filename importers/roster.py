@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import itertools
 import re
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
@@ -117,6 +119,32 @@ class ParsedRoster:
         return {e.row for e in self.errors}
 
 
+@dataclass(frozen=True)
+class Found:
+    """The roster's sheet and header: the first thing `stream` yields, before any row."""
+
+    sheet: str
+    header_row: int
+    header_first_row: int
+    columns: dict[str, str]
+    column_numbers: dict[str, int]
+    default_district: str | None
+
+
+@dataclass(frozen=True)
+class Part:
+    """The next rows, in sheet order: good rows, and the errors and warnings found since the
+    previous part. Every row up to the last good row here has been judged."""
+
+    rows: list[RosterRow]
+    errors: list[RowError]
+    warnings: list[RowError]
+
+
+# Good rows in a streamed part (the plan's chunk).
+PART_ROWS = 1000
+
+
 def parse(
     data: bytes,
     filename: str,
@@ -130,6 +158,44 @@ def parse(
 ) -> ParsedRoster:
     """Vet the file, find the roster and check every row. File-level problems raise
     ImportFileError; row-level problems are returned, all of them, in `errors`/`warnings`."""
+    rows: list[RosterRow] = []
+    errors: list[RowError] = []
+    warnings: list[RowError] = []
+    for item in stream(
+        data,
+        filename,
+        vocab,
+        data_year=data_year,
+        sheet=sheet,
+        limits=limits,
+        progress=progress,
+        engine=engine,
+    ):
+        if isinstance(item, Part):
+            rows += item.rows
+            errors += item.errors
+            warnings += item.warnings
+        elif isinstance(item, ParsedRoster):
+            return dataclasses.replace(item, rows=rows, errors=errors, warnings=warnings)
+    raise AssertionError("stream ended without its summary")
+
+
+def stream(
+    data: bytes,
+    filename: str,
+    vocab: Vocabulary,
+    *,
+    data_year: int,
+    sheet: str | None = None,
+    limits: Limits | None = None,
+    progress: Callable[[int], None] | None = None,
+    engine: Engine = "calamine",
+    part_rows: int = PART_ROWS,
+) -> Iterator[Found | Part | ParsedRoster]:
+    """`parse` as it goes: a `Found`, then `Part`s of `part_rows` good rows, then the
+    summary (a ParsedRoster whose rows, errors and warnings were all in the parts). A caller
+    can plan one part while the next is read. A refused file raises ImportFileError, before
+    the `Found` or, for a limit only rows reveal, between parts."""
     limits = limits or Limits()
     safety.assert_defusedxml()
     vetted = safety.vet(data, filename, limits)
@@ -162,12 +228,22 @@ def parse(
         info, header, head, rest = found
         parser = _RosterParser(vocab, info, header, data_year=data_year, limits=limits)
         parser.check_required()
-        for number, values in head:
-            if number > header.last_row:
-                parser.feed(number, values, progress)
-        for number, values in rest:
+        yield Found(
+            sheet=info.name,
+            header_row=header.last_row,
+            header_first_row=header.first_row,
+            columns={c.key: c.label for c in parser.columns},
+            column_numbers={c.key: c.index for c in parser.columns},
+            default_district=parser.default_district,
+        )
+        for number, values in itertools.chain(
+            ((n, v) for n, v in head if n > header.last_row), rest
+        ):
             parser.feed(number, values, progress)
+            if len(parser.rows) >= part_rows:
+                yield parser.take()
         parsed = parser.finish()
+        yield Part(parsed.rows, parsed.errors, parsed.warnings)
         if others:
             # A workbook of one sheet per subsector (our own ledger export is one): never leave
             # the other sheets unread without saying so.
@@ -177,7 +253,7 @@ def parse(
                 f"工作簿中另有工作表{names}{more}也是企业名单，本次只读取了“{info.name}”；"
                 "其余工作表请指定工作表名称分别导入"
             )
-        return parsed
+        yield dataclasses.replace(parsed, rows=[], errors=[], warnings=[])
 
 
 # Sheets probed for a second roster: a ledger export has one per subsector (≈ 40 at most).
@@ -388,6 +464,12 @@ class _RosterParser:
         if col is None or col.index > len(values):
             return None
         return values[col.index - 1]
+
+    def take(self) -> Part:
+        """The rows, errors and warnings gathered since the last take."""
+        part = Part(self.rows, self.errors, self.warnings)
+        self.rows, self.errors, self.warnings = [], [], []
+        return part
 
     def finish(self) -> ParsedRoster:
         self._fill_formula_rows(1 << 62)

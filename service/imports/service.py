@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import heapq
 import operator
 import os
 import socket
@@ -26,10 +27,12 @@ import orjson
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from importers import annotate, roster
+from importers import annotate, offload, roster
 from importers import template as template_builder
 from importers.errors import ImportFileError, RowError
+from importers.roster import RosterRow
 from importers.safety import Limits
+from importers.vocab import Vocabulary
 from service.access.actor import SYSTEM, Actor
 from service.audit import service as audit_service
 from service.audit.models import AuditEvent
@@ -384,16 +387,106 @@ def preview(
         )
     fail_stale_batches(session)
     vocab = reference_service.vocabulary(session)
-    try:
-        parsed = roster.parse(
-            data,
-            filename,
-            vocab,
-            data_year=year,
-            sheet=sheet,
-            limits=limits,
-            progress=lambda n: report("read", n, 0),
+    writable: frozenset[str] | None = None
+    if actor.role == "district_officer":
+        writable = frozenset({actor.district_code or ""})
+    elif district_code is not None:
+        writable = frozenset({district_code})
+    tiers = {
+        t.code: plan_core.TierInfo(t.code, t.name, t.validity_years)
+        for t in reference_service.tiers(session)
+    }
+    lengths = _text_lengths()
+    sha = hashlib.sha256(data).hexdigest()
+
+    # Plan a part of rows at a time against the ledger as it stands, while the next part is
+    # read (in a child process for a large file), and keep only the chunk's compressed lines:
+    # memory stays a part deep. The batch row is written once the whole file has been read,
+    # so a file refused half-way leaves nothing behind but the refusal's audit entry.
+    chunks: list[tuple[Any, ...]] = []
+    codes: set[str] = set()
+    found_districts: set[str] = set()
+    parse_errors: list[RowError] = []
+    parse_warnings: list[RowError] = []
+    plan_errors: list[RowError] = []
+    plan_warnings: list[RowError] = []
+    error_rows_due: list[int] = []  # a heap of rows with parse errors, not yet given a line
+    counts = {"create": 0, "update": 0, "unchanged": 0, "error": 0}
+    read = validated = 0
+    found: roster.Found | None = None
+    summary: roster.ParsedRoster | None = None
+    ctx: plan_core.Context | None = None
+    held: list[RosterRow] | None = None  # the last part, planned once the next one arrives
+
+    def plan_part(part: list[RosterRow], upto: int) -> None:
+        assert ctx is not None
+        years = sorted({y for r in part for y in r.figures})
+        current = enterprise_service.snapshot(session, [r.credit_code for r in part], years=years)
+        plan = plan_core.build(part, current, ctx)
+        del current
+        plan_errors.extend(plan.errors)
+        plan_warnings.extend(plan.warnings)
+        chunk_lines = plan.lines
+        while error_rows_due and error_rows_due[0] <= upto:
+            chunk_lines.append(
+                plan_core.PlanLine(row=heapq.heappop(error_rows_due), action="error")
+            )
+        if not chunk_lines:
+            return
+        chunk_lines.sort(key=lambda line: line.row)
+        n = {"create": 0, "update": 0, "unchanged": 0, "error": 0}
+        for line in chunk_lines:
+            n[line.action] += 1
+        for k, v in n.items():
+            counts[k] += v
+        chunks.append(
+            (
+                len(chunks),
+                chunk_lines[0].row,
+                chunk_lines[-1].row,
+                n["create"],
+                n["update"],
+                n["unchanged"],
+                n["error"],
+                _encode_lines(chunk_lines),
+            )
         )
+
+    try:
+        for item in _read_roster(data, filename, vocab, year, sheet, limits):
+            if isinstance(item, roster.Part):
+                seen = {e.row for e in item.errors}
+                for row in seen.difference(error_rows_due):
+                    heapq.heappush(error_rows_due, row)
+                parse_errors += item.errors
+                parse_warnings += item.warnings
+                read += len(item.rows) + len(seen)
+                report("read", read, 0)
+                if held is not None:
+                    plan_part(held, held[-1].row)
+                    validated += len(held)
+                    report("validated", validated, 0)
+                held = item.rows
+                for r in held:
+                    codes.add(r.credit_code)
+                    found_districts.add(r.district_code)
+            elif isinstance(item, roster.Found):
+                found = item
+                ctx = plan_core.Context(
+                    data_year=year,
+                    tiers=tiers,
+                    district_names={d.code: d.name for d in vocab.districts},
+                    lengths=lengths,
+                    columns=item.columns,
+                    column_numbers=item.column_numbers,
+                    writable_districts=writable,
+                )
+            else:
+                summary = item
+        assert found is not None
+        assert summary is not None
+        plan_part(held or [], 1 << 62)
+        held = None
     except ImportFileError as exc:
         # Kept like a failed login: the edge commits this entry before the 422 leaves.
         audit_service.record(
@@ -410,31 +503,9 @@ def preview(
             source="import",
         )
         raise file_error(exc) from None
-    report("read", parsed.data_rows, parsed.data_rows)
+    report("read", summary.data_rows, summary.data_rows)
+    report("validated", summary.data_rows, summary.data_rows)
 
-    writable: frozenset[str] | None = None
-    if actor.role == "district_officer":
-        writable = frozenset({actor.district_code or ""})
-    elif district_code is not None:
-        writable = frozenset({district_code})
-    rows: list[Any] = parsed.rows
-    codes = {r.credit_code for r in rows}
-    years = sorted({y for r in rows for y in r.figures})
-    found_districts = {r.district_code for r in rows}
-    tiers = {
-        t.code: plan_core.TierInfo(t.code, t.name, t.validity_years)
-        for t in reference_service.tiers(session)
-    }
-    ctx = plan_core.Context(
-        data_year=year,
-        tiers=tiers,
-        district_names={d.code: d.name for d in vocab.districts},
-        lengths=_text_lengths(),
-        columns=parsed.columns,
-        column_numbers=parsed.column_numbers,
-        writable_districts=writable,
-    )
-    sha = hashlib.sha256(data).hexdigest()
     stored_name = ""
     if uploads_dir is not None:
         uploads_dir.mkdir(parents=True, exist_ok=True)
@@ -451,75 +522,28 @@ def preview(
         size=len(data),
         district_code=district_code,
         data_year=year,
-        sheet=parsed.sheet[:100],
-        header_row=parsed.header_row,
+        sheet=found.sheet[:100],
+        header_row=found.header_row,
         status="previewed",
-        rows=parsed.data_rows,
-        skipped_rows=parsed.skipped_rows,
+        rows=summary.data_rows,
+        skipped_rows=summary.skipped_rows,
     )
     session.add(batch)
     session.flush()
     batch_id = batch.id or 0
-
-    # Plan a chunk of rows at a time against the ledger as it stands, store the chunk's lines
-    # compressed, and let the parsed rows go: memory stays one chunk deep beyond the parse.
-    plan_errors: list[RowError] = []
-    plan_warnings: list[RowError] = []
-    counts = {"create": 0, "update": 0, "unchanged": 0, "error": 0}
-    parse_error_rows = sorted({e.row for e in parsed.errors})
-    pending_errors = iter(parse_error_rows)
-    next_error = next(pending_errors, None)
-    chunk_params: list[tuple[Any, ...]] = []
     now = batch.created_at
-    planned = 0
-    for seq, start in enumerate(range(0, max(len(rows), 1), CHUNK_LINES)):
-        part = rows[start : start + CHUNK_LINES]
-        current = enterprise_service.snapshot(session, [r.credit_code for r in part], years=years)
-        plan = plan_core.build(part, current, ctx)
-        del current
-        plan_errors += plan.errors
-        plan_warnings += plan.warnings
-        upto = part[-1].row if part and start + CHUNK_LINES < len(rows) else 1 << 62
-        chunk_lines = plan.lines
-        while next_error is not None and next_error <= upto:
-            chunk_lines.append(plan_core.PlanLine(row=next_error, action="error"))
-            next_error = next(pending_errors, None)
-        chunk_lines.sort(key=lambda line: line.row)
-        for i in range(start, start + len(part)):
-            rows[i] = None  # planned: the parsed row is no longer needed
-        if not chunk_lines:
-            continue
-        n = {"create": 0, "update": 0, "unchanged": 0, "error": 0}
-        for line in chunk_lines:
-            n[line.action] += 1
-        for k, v in n.items():
-            counts[k] += v
-        chunk_params.append(
-            (
-                batch_id,
-                seq,
-                chunk_lines[0].row,
-                chunk_lines[-1].row,
-                n["create"],
-                n["update"],
-                n["unchanged"],
-                n["error"],
-                _encode_lines(chunk_lines),
-                None,
-                now,
-                now,
-            )
-        )
-        planned += len(part)
-        report("validated", planned, parsed.data_rows)
-        if len(chunk_params) >= 20:
-            _insert_chunks(session, chunk_params)
-    _insert_chunks(session, chunk_params)
-    rows.clear()
+    insert_rows(
+        session,
+        _C,
+        _CHUNK_COLS,
+        ((batch_id, *chunk, None, now, now) for chunk in chunks),
+        chunk=20,
+    )
+    chunks.clear()
 
-    errors = sorted([*parsed.errors, *plan_errors], key=lambda e: (e.row, e.column_number or 0))
+    errors = sorted([*parse_errors, *plan_errors], key=lambda e: (e.row, e.column_number or 0))
     warnings = sorted(
-        [*parsed.warnings, *plan_warnings], key=lambda e: (e.row, e.column_number or 0)
+        [*parse_warnings, *plan_warnings], key=lambda e: (e.row, e.column_number or 0)
     )
     error_rows = sorted({e.row for e in errors})
 
@@ -541,7 +565,7 @@ def preview(
         .order_by(ImportBatch.id.desc())  # type: ignore[union-attr]
         .limit(1)
     )
-    notices = list(parsed.notices)
+    notices = list(summary.notices)
     if same is not None:
         unchanged = not counts["create"] and not counts["update"]
         notices.insert(0, f"文件内容与批次{same}相同" + ("，无变化" if unchanged else ""))
@@ -592,9 +616,29 @@ _CHUNK_COLS = (
 )
 
 
-def _insert_chunks(session: Session, params: list[tuple[Any, ...]]) -> None:
-    insert_rows(session, _C, _CHUNK_COLS, params)
-    params.clear()
+# Files this large are read in a child process while this one plans (a 100 000-row roster is
+# about 14 MB): below it, starting the child would cost more than the overlap saves.
+OFFLOAD_BYTES = 1 << 20
+
+
+def _read_roster(
+    data: bytes,
+    filename: str,
+    vocab: Vocabulary,
+    data_year: int,
+    sheet: str | None,
+    limits: Limits | None,
+) -> Iterator[roster.Found | roster.Part | roster.ParsedRoster]:
+    read = offload.stream if len(data) >= OFFLOAD_BYTES else roster.stream
+    return read(
+        data,
+        filename,
+        vocab,
+        data_year=data_year,
+        sheet=sheet,
+        limits=limits,
+        part_rows=CHUNK_LINES,
+    )
 
 
 def _clean_name(filename: str) -> str:

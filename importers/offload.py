@@ -1,0 +1,140 @@
+"""`roster.stream` run in a child process, so that the caller plans one part while the child
+reads the next: on a 100 000-row roster the reading (vetting, python-calamine, normalising)
+and the caller's planning each take about half the work, and a machine has two cores.
+
+The child gets the file's bytes and the vocabulary, and sends back what the stream yields,
+pickled, one item at a time over a pipe. A file the child refuses is refused here with the same
+code and message. A child that dies (killed, out of memory, a reader aborting the process on a
+hostile file) refuses the file with READER_FAILED instead of taking the caller down with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import pickle
+import traceback
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+from importers import errors as E
+from importers import roster
+from importers.errors import ImportFileError
+from importers.roster import Found, ParsedRoster, Part
+from importers.safety import Limits
+from importers.vocab import Vocabulary
+
+# A fork server forks each child from a clean process that has imported the importer once: no
+# copy of the caller's threads, locks or database connections, and no import time per file.
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["importers.roster", "python_calamine", "openpyxl"])
+
+# How long the caller waits for the next item before it checks that the child still lives.
+_POLL_SECONDS = 1.0
+
+
+def stream(
+    data: bytes,
+    filename: str,
+    vocab: Vocabulary,
+    *,
+    data_year: int,
+    sheet: str | None = None,
+    limits: Limits | None = None,
+    engine: roster.Engine = "calamine",
+    part_rows: int = roster.PART_ROWS,
+) -> Iterator[Found | Part | ParsedRoster]:
+    """What `roster.stream` yields for these arguments, read in a child process."""
+    receive, send = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(
+        target=_run,
+        args=(send, data, filename, vocab, data_year, sheet, limits, engine, part_rows),
+        name="tierledger-roster-reader",
+        daemon=True,
+    )
+    child.start()
+    send.close()  # the child holds the only writing end: its death closes the pipe
+    try:
+        while True:
+            item = _receive(receive, child)
+            kind = item[0]
+            if kind == "item":
+                yield item[1]
+            elif kind == "refused":
+                raise ImportFileError(item[1], item[2])
+            elif kind == "failed":
+                raise RuntimeError(f"the roster reader failed:\n{item[1]}")
+            else:  # "end"
+                return
+    finally:
+        receive.close()
+        _stop(child)
+
+
+def _receive(conn: Connection, child: Any) -> tuple[Any, ...]:
+    while not conn.poll(_POLL_SECONDS):
+        if not child.is_alive():
+            break
+    try:
+        return pickle.loads(conn.recv_bytes())
+    except (EOFError, OSError):
+        child.join(5)
+        raise ImportFileError(
+            E.READER_FAILED,
+            f"读取文件时读取进程意外退出（退出码 {child.exitcode}），文件可能已损坏或结构异常："
+            "请用 Excel 打开后另存为新的 .xlsx 文件再上传",
+        ) from None
+
+
+def _stop(child: Any) -> None:
+    child.join(0.5)
+    if child.is_alive():  # the caller gave up early: the child is blocked on a full pipe
+        child.terminate()
+        child.join(5)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    with contextlib.suppress(ValueError):
+        child.close()
+
+
+def _run(
+    conn: Connection,
+    data: bytes,
+    filename: str,
+    vocab: Vocabulary,
+    data_year: int,
+    sheet: str | None,
+    limits: Limits | None,
+    engine: roster.Engine,
+    part_rows: int,
+) -> None:
+    def send(*message: Any) -> None:
+        conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    # The child lives for one file and makes millions of small acyclic objects: cyclic
+    # collection would only walk them again and again (the caller pauses it for the same reason).
+    gc.disable()
+    try:
+        for item in roster.stream(
+            data,
+            filename,
+            vocab,
+            data_year=data_year,
+            sheet=sheet,
+            limits=limits,
+            engine=engine,
+            part_rows=part_rows,
+        ):
+            send("item", item)
+        send("end")
+    except ImportFileError as exc:
+        send("refused", exc.code, exc.message)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the caller stopped listening
+    except BaseException:
+        send("failed", traceback.format_exc())
+    finally:
+        conn.close()

@@ -1,0 +1,136 @@
+"""A roster streamed in parts, in this process or a child, reads exactly as `parse` reads it,
+refuses what `parse` refuses, and a reader that dies refuses the file instead of hanging."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from typing import Any
+
+import pytest
+
+from importers import errors as E
+from importers import offload, roster
+from importers.errors import ImportFileError
+from importers.safety import Limits
+from importers.vocab import Vocabulary
+from tests import workbooks as W
+from tests.importers.reference import make_code
+
+
+def _messy() -> bytes:
+    """Errors, warnings, a blank row, a row with neither name nor code, a duplicate whose
+    first occurrence is several parts earlier, and notes at the bottom."""
+    rows = [W.good_row(i) for i in range(1, 41)]
+    rows[4] = W.good_row(5, 所属区县="火星区")
+    rows[9] = W.good_row(10, 企业名称=None, 统一社会信用代码=None, 细分领域="镁合金")
+    rows[17] = W.good_row(18, 统一社会信用代码=make_code("500104", 20_000_002))
+    rows[22] = W.good_row(23, 营业收入=10, 研发费用=20)  # a warning: R&D above revenue
+    rows[30] = W.good_row(31, 企业名称=rows[2]["企业名称"])  # a warning: same name, other code
+    rows[39] = W.good_row(40, 成立日期="2021-02-30")  # the last row is an error
+    return W.roster_xlsx(
+        rows, blank_rows_after=[6, 7], notes=["注：以上数据由企业填报", "填报人：张三"]
+    )
+
+
+def _collected(items: list[Any]) -> roster.ParsedRoster:
+    found = [i for i in items if isinstance(i, roster.Found)]
+    parts = [i for i in items if isinstance(i, roster.Part)]
+    summary = items[-1]
+    assert isinstance(summary, roster.ParsedRoster)
+    assert len(found) == 1
+    assert items[0] is found[0]
+    assert (found[0].sheet, found[0].header_row) == (summary.sheet, summary.header_row)
+    assert found[0].columns == summary.columns
+    return roster.ParsedRoster(
+        **{
+            **summary.__dict__,
+            "rows": [r for p in parts for r in p.rows],
+            "errors": [e for p in parts for e in p.errors],
+            "warnings": [w for p in parts for w in p.warnings],
+        }
+    )
+
+
+@pytest.mark.parametrize("where", ["here", "child"])
+@pytest.mark.parametrize("part_rows", [1, 3, 1000])
+def test_a_streamed_roster_reads_as_parse_reads_it(
+    vocab: Vocabulary, where: str, part_rows: int
+) -> None:
+    data = _messy()
+    whole = roster.parse(data, "名单.xlsx", vocab, data_year=2024)
+    assert {e.code for e in whole.errors} >= {
+        "DISTRICT_UNKNOWN",
+        "IDENTITY_MISSING",
+        "DUPLICATE_CREDIT_CODE",
+        "DATE_INVALID",
+    }
+    assert whole.warnings
+    read = roster.stream if where == "here" else offload.stream
+    items = list(read(data, "名单.xlsx", vocab, data_year=2024, part_rows=part_rows))
+    assert _collected(items) == whole
+    parts = [i for i in items if isinstance(i, roster.Part)]
+    # Parts hold part_rows good rows each (the last one the rest), in sheet order, and every
+    # error reaches the caller no later than the part of the first good row after it.
+    assert all(len(p.rows) == part_rows for p in parts[:-1])
+    last_good = 0
+    for p in parts:
+        assert all(e.row > last_good for e in p.errors)
+        if p.rows:
+            last_good = p.rows[-1].row
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "limits", "code"),
+    [
+        (b"name,code\n", "名单.xlsx", None, E.NOT_XLSX),
+        (W.zip_bomb(), "名单.xlsx", None, E.ZIP_BOMB),
+        (W.roster_xlsx([], headers=["甲", "乙"]), "名单.xlsx", None, E.NO_ROSTER_FOUND),
+        # Only the rows reveal this limit: refused between parts, after rows were sent.
+        (
+            W.roster_xlsx([W.good_row(i) for i in range(1, 30)]),
+            "名单.xlsx",
+            Limits(max_rows=20),
+            E.TOO_MANY_ROWS,
+        ),
+    ],
+)
+def test_the_child_refuses_what_parse_refuses(
+    vocab: Vocabulary, data: bytes, filename: str, limits: Limits | None, code: str
+) -> None:
+    with pytest.raises(ImportFileError) as here:
+        roster.parse(data, filename, vocab, data_year=2024, limits=limits)
+    with pytest.raises(ImportFileError) as child:
+        list(offload.stream(data, filename, vocab, data_year=2024, limits=limits, part_rows=5))
+    assert (child.value.code, child.value.message) == (here.value.code, here.value.message)
+    assert here.value.code == code
+    assert _readers() == []
+
+
+def _readers() -> list[Any]:
+    return [p for p in multiprocessing.active_children() if p.name == "tierledger-roster-reader"]
+
+
+def test_a_reader_that_dies_refuses_the_file(vocab: Vocabulary) -> None:
+    # One row a part: the child fills the pipe long before the end and waits there, alive.
+    data = W.roster_xlsx([W.good_row(i) for i in range(1, 3001)])
+    items = offload.stream(data, "名单.xlsx", vocab, data_year=2024, part_rows=1)
+    assert isinstance(next(items), roster.Found)
+    (child,) = _readers()
+    os.kill(child.pid, signal.SIGKILL)
+    with pytest.raises(ImportFileError) as info:
+        for _ in items:
+            pass
+    assert info.value.code == E.READER_FAILED
+    assert "退出码 -9" in info.value.message
+    assert _readers() == []
+
+
+def test_a_caller_that_stops_early_leaves_no_reader(vocab: Vocabulary) -> None:
+    data = W.roster_xlsx([W.good_row(i) for i in range(1, 3001)])
+    items = offload.stream(data, "名单.xlsx", vocab, data_year=2024, part_rows=1)
+    assert isinstance(next(items), roster.Found)
+    assert len(_readers()) == 1
+    items.close()
+    assert _readers() == []
