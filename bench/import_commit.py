@@ -1,7 +1,7 @@
 """Roster import end to end on SQLite: preview + commit of 10 000 and 100 000-row rosters, then
 the same file again (all unchanged). Prints rows/s, the child's peak RSS, and the peak of the
 child together with the processes it started (the fork server and the roster reader, which
-reads a large file in a process of its own), sampled every 50 ms.
+reads a large file in a process of its own), sampled every 100 ms.
 
 Run from the repository root:  python -m bench.import_commit [--rows 10000 100000]
 Each size runs in a fresh child process on a fresh database, so its peak RSS is its own.
@@ -62,18 +62,20 @@ def _tree_rss_mb(root: int) -> float:
 
 
 class _TreePeak:
-    """Samples `_tree_rss_mb` of this process every 50 ms and keeps the highest."""
+    """Samples `_tree_rss_mb` of process `root` every 100 ms and keeps the highest. Run in the
+    parent, which is idle meanwhile: a sampling thread in the measured process would take the
+    GIL from the import it measures."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: int) -> None:
+        self.root = root
         self.peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        me = os.getpid()
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, _tree_rss_mb(me))
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, _tree_rss_mb(self.root))
 
     def stop(self) -> float:
         self._stop.set()
@@ -94,7 +96,6 @@ def _child(path: str, db: str) -> None:
         reference_service.load(s)
     data = Path(path).read_bytes()
     out = {}
-    tree = _TreePeak()
     for run in ("first", "again"):
         started = time.perf_counter()
         with session_scope(engine) as s:
@@ -115,20 +116,24 @@ def _child(path: str, db: str) -> None:
             "counts": counts,
         }
     out["peak_mb"] = _peak_mb()
-    out["tree_peak_mb"] = tree.stop()
     print(json.dumps(out))
 
 
 def _tierledger(path: Path, db: Path) -> dict:
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "bench.import_commit", "--child", str(path), str(db)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        check=True,
     )
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    tree = _TreePeak(proc.pid)
+    out, _ = proc.communicate()
+    peak = tree.stop()
+    if proc.returncode:
+        raise SystemExit(f"the import child failed with exit status {proc.returncode}")
+    r = json.loads(out.strip().splitlines()[-1])
+    r["tree_peak_mb"] = peak
     for run in ("first", "again"):
         assert r[run]["counts"][4] == 0, r[run]  # no error rows
     assert r["again"]["seconds"] < r["first"]["seconds"]

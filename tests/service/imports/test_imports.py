@@ -402,9 +402,12 @@ def upload(client: TestClient, data: bytes, name: str = "名单.xlsx", **params:
     return client.post("/api/v1/imports", files={"file": (name, data)}, params=params)
 
 
+@pytest.mark.parametrize("reader", ["in-process", "child"])
 def test_api_upload_preview_commit_and_error_workbook(
-    api: Callable[..., TestClient], session: Session
+    api: Callable[..., TestClient], session: Session, monkeypatch: pytest.MonkeyPatch, reader: str
 ) -> None:
+    if reader == "child":  # as a roster of 1 MB or more is read, from the request's thread
+        monkeypatch.setattr(imports, "OFFLOAD_BYTES", 0)
     client = api(MANAGER)
     data_rows = rows(3)
     data_rows[1]["细分领域"] = "不存在的领域"
@@ -450,9 +453,17 @@ def test_api_upload_preview_commit_and_error_workbook(
     ],
     ids=["zip-bomb", "csv-renamed", "empty", "encrypted"],
 )
+@pytest.mark.parametrize("reader", ["in-process", "child"])
 def test_api_refuses_unusable_files_with_their_code(
-    api: Callable[..., TestClient], session: Session, data: bytes, code: str
+    api: Callable[..., TestClient],
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    data: bytes,
+    code: str,
+    reader: str,
 ) -> None:
+    if reader == "child":
+        monkeypatch.setattr(imports, "OFFLOAD_BYTES", 0)
     before = digest(session)
     r = upload(api(MANAGER), data, name="坏名单\r\n.xlsx")
     assert r.status_code == 422, r.text
