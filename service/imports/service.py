@@ -117,6 +117,39 @@ def _report(batch_id: int | None, progress: Progress | None) -> Progress:
     return report
 
 
+# Previews under way, by (user id, the upload page's id for this upload): the page polls them
+# while its upload request runs (per process, like `_progress`; there is no batch yet).
+_previews: dict[tuple[int, str], dict[str, Any]] = {}
+
+
+@contextlib.contextmanager
+def watched_preview(user_id: int, upload_id: str) -> Iterator[Progress]:
+    """A progress callback for one upload's preview, readable by `preview_progress` until the
+    preview ends."""
+    key = (user_id, upload_id)
+
+    def progress(phase: str, done: int, total: int) -> None:
+        with _progress_lock:
+            _previews[key] = {"phase": phase, "done": done, "total": total}
+
+    progress("read", 0, 0)
+    try:
+        yield progress
+    finally:
+        with _progress_lock:
+            _previews.pop(key, None)
+
+
+def preview_progress(user_id: int, upload_id: str) -> dict[str, Any]:
+    """Where this user's upload stands: `running` with its phase and rows, or `unknown` (not
+    begun yet, already done, or another user's)."""
+    with _progress_lock:
+        live = _previews.get((user_id, upload_id))
+    if live is None:
+        return {"status": "unknown", "phase": "", "done": 0, "total": 0}
+    return {"status": "running", **live}
+
+
 def progress_of(batch: ImportBatch) -> dict[str, Any]:
     """Where a batch's work stands: live figures while a commit runs, else from its status."""
     with _progress_lock:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -33,6 +36,8 @@ STATUS_ZH = {
     "failed": "失败",
     "running": "导入中",
 }
+# The id the upload page gives each upload, to poll its preview's progress by.
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 ACTION_ZH = {"create": "新增", "update": "更新", "unchanged": "无变化", "error": "有错误"}
 
 
@@ -68,6 +73,7 @@ def _index(
             "status_zh": STATUS_ZH,
             "year": today(request).year - 1,
             "error": error,
+            "upload_id": secrets.token_urlsafe(16),
             "_district_names": names,
         },
         status_code=status,
@@ -90,20 +96,28 @@ async def upload(request: Request, session: SessionDep, me: Importer) -> Respons
     district = str(form.get("district", "")).strip() or None
     sheet = str(form.get("sheet", "")).strip() or None
     day = today(request)
+    upload_id = str(form.get("upload_id", ""))
+    watched = (
+        import_service.watched_preview(me.actor.id, upload_id)
+        if _UPLOAD_ID.fullmatch(upload_id)
+        else contextlib.nullcontext(None)
+    )
 
     def run() -> int:
-        batch = import_service.preview(
-            session,
-            me.actor,
-            filename=file.filename or "roster.xlsx",
-            data=data,
-            today=day,
-            district=district,
-            data_year=int(year_text) if year_text.isdigit() else None,
-            sheet=sheet,
-            limits=_limits(request),
-            uploads_dir=_uploads(request),
-        )
+        with watched as progress:
+            batch = import_service.preview(
+                session,
+                me.actor,
+                filename=file.filename or "roster.xlsx",
+                data=data,
+                today=day,
+                district=district,
+                data_year=int(year_text) if year_text.isdigit() else None,
+                sheet=sheet,
+                limits=_limits(request),
+                uploads_dir=_uploads(request),
+                progress=progress,
+            )
         return batch.id or 0
 
     try:
@@ -116,6 +130,14 @@ async def upload(request: Request, session: SessionDep, me: Importer) -> Respons
             message = "；".join(f.message for f in exc.fields)
         return _index(request, session, me, error=message, status=exc.status)
     return RedirectResponse(f"/imports/{batch_id}", 303)
+
+
+@router.get("/imports/uploads/{upload_id}/progress")
+def upload_progress(
+    me: Importer, upload_id: Annotated[str, Path(pattern=_UPLOAD_ID.pattern)]
+) -> JSONResponse:
+    """How far the preview of this user's upload has got, for the upload page's progress bar."""
+    return JSONResponse(import_service.preview_progress(me.actor.id, upload_id))
 
 
 @router.get("/imports/template.xlsx")

@@ -31,13 +31,20 @@ function watchProgress(form, url) {
         return;
       }
       var p = JSON.parse(request.responseText);
+      var phase = phases[p.phase] || p.phase || "";
       if (p.total > 0) {
         var percent = Math.round((100 * p.done) / p.total);
         bar.value = percent;
         bar.textContent = percent + "%";
-        text.textContent = (phases[p.phase] || p.phase || "") + " " + p.done + " / " + p.total + " 行";
+        text.textContent = phase + " " + p.done + " / " + p.total + " 行";
+      } else if (p.status === "running") {
+        // A roster's length is known only once it is read: an indeterminate bar and a count.
+        bar.removeAttribute("value");
+        text.textContent = phase + " " + p.done + " 行";
       }
-      if (p.status !== "running" && p.status !== "previewed") {
+      // "unknown": an upload whose preview has not begun yet (the file is still on its way);
+      // the next page replaces this one when the preview is done.
+      if (p.status !== "running" && p.status !== "previewed" && p.status !== "unknown") {
         window.clearInterval(timer);
       }
     };

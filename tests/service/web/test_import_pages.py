@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from service.audit.models import AuditEvent
 from service.enterprises.models import Enterprise
+from service.imports import service as import_service
 from service.imports.models import ImportBatch
 from tests import workbooks as W
 from tests.dbutil import digest
@@ -218,3 +219,50 @@ def test_cancel_closes_the_previewed_batch(
         sa.select(sa.func.count()).select_from(Enterprise).where(Enterprise.name.like("页面导入%"))  # type: ignore[attr-defined]
     )
     assert created == 0
+
+
+def test_the_upload_page_shows_the_preview_as_it_goes(
+    site: Callable[..., TestClient], session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(session, "imp_watcher", role="district_officer", district_code="500104")
+    add(session, "imp_bystander", role="district_officer", district_code="500104")
+    officer, bystander = site(), site()
+    login(officer, "imp_watcher")
+    login(bystander, "imp_bystander")
+    page = officer.get("/imports")
+    found = re.search(r'name="upload_id" value="([A-Za-z0-9_-]+)"', page.text)
+    assert found is not None
+    upload_id = found.group(1)
+    url = f"/imports/uploads/{upload_id}/progress"
+    assert f'data-progress="{url}"' in page.text
+    assert officer.get(url).json()["status"] == "unknown"  # not begun
+
+    # Polled from inside the preview, as the page polls while its upload request runs.
+    seen: list[tuple[Any, ...]] = []
+    real = import_service.preview
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        report = kwargs["progress"]
+
+        def spy(phase: str, done: int, total: int) -> None:
+            report(phase, done, total)
+            seen.append((officer.get(url).json(), bystander.get(url).json()))
+
+        return real(*args, **{**kwargs, "progress": spy})
+
+    monkeypatch.setattr(import_service, "preview", watched)
+    monkeypatch.setattr(import_service, "CHUNK_LINES", 2)
+    r = officer.post(
+        "/imports",
+        data={"csrf_token": csrf_of(page.text), "data_year": "2024", "upload_id": upload_id},
+        files={"file": ("大渡口区名单.xlsx", roster(7, bad_rows=(4,)), "application/octet-stream")},
+    )
+    assert r.status_code == 303, r.text
+    mine = [m for m, _other in seen]
+    assert all(m["status"] == "running" for m in mine)
+    assert ("read", 2) in {(m["phase"], m["done"]) for m in mine}
+    assert ("validated", 2) in {(m["phase"], m["done"]) for m in mine}
+    assert mine[-1] == {"status": "running", "phase": "validated", "done": 7, "total": 7}
+    assert all(other["status"] == "unknown" for _m, other in seen)  # only the uploader's
+    assert officer.get(url).json()["status"] == "unknown"  # done: the next page took over
+    assert officer.get("/imports/uploads/short/progress").status_code == 422
