@@ -88,6 +88,31 @@ class RosterRow:
     figures: dict[int, dict[str, Decimal | int]] = field(default_factory=dict)
     date_precision: dict[str, str] = field(default_factory=dict)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled when a child process reads the roster (importers/offload.py): the fields as a
+        # tuple and each Decimal as its exact text, which pickles and unpickles in about half
+        # the time of the dataclass and its Decimals (0.77 s → 0.44 s for 100 000 rows, on the
+        # reading side, which is the one the preview waits for).
+        values = [getattr(self, name) for name in _ROW_FIELDS]
+        values[_FIGURES] = {
+            year: {k: v if v.__class__ is int else str(v) for k, v in fig.items()}
+            for year, fig in self.figures.items()
+        }
+        return _row_from_wire, tuple(values)
+
+
+def _row_from_wire(*values: Any) -> RosterRow:
+    row = list(values)
+    row[_FIGURES] = {
+        year: {k: Decimal(v) if v.__class__ is str else v for k, v in fig.items()}
+        for year, fig in row[_FIGURES].items()
+    }
+    return RosterRow(*row)
+
+
+_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(RosterRow))
+_FIGURES = _ROW_FIELDS.index("figures")
+
 
 @dataclass(frozen=True)
 class ParsedRoster:

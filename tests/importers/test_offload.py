@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from importers import errors as E
 from importers import offload, roster
@@ -134,3 +137,41 @@ def test_a_caller_that_stops_early_leaves_no_reader(vocab: Vocabulary) -> None:
     assert len(_readers()) == 1
     items.close()
     assert _readers() == []
+
+
+_figure_values = st.one_of(
+    st.integers(-(10**12), 10**12),
+    st.decimals(allow_nan=False, allow_infinity=False, places=None),
+)
+
+
+@given(
+    figures=st.dictionaries(
+        st.integers(1990, 2030),
+        st.dictionaries(
+            st.sampled_from(["operating_revenue", "employees", "rd_expense"]), _figure_values
+        ),
+        max_size=3,
+    ),
+    designated_on=st.one_of(st.none(), st.dates()),
+    key=st.one_of(st.none(), st.booleans()),
+)
+def test_a_row_crosses_to_the_caller_exactly(
+    figures: dict[int, dict[str, Any]], designated_on: Any, key: bool | None
+) -> None:
+    row = roster.RosterRow(
+        row=7,
+        credit_code=make_code("500104", 20_000_001),
+        name="重庆测试新材料有限公司",
+        district_code="500104",
+        designated_on=designated_on,
+        key_enterprise=key,
+        figures=figures,
+        date_precision={"designated_on": "month"} if designated_on else {},
+    )
+    back = pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == row
+    # The same Decimals, exponent and all (1.50 stays 1.50), and ints stay ints.
+    assert {y: {k: (type(v), str(v)) for k, v in f.items()} for y, f in back.figures.items()} == {
+        y: {k: (type(v), str(v)) for k, v in f.items()} for y, f in figures.items()
+    }
