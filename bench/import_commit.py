@@ -1,7 +1,8 @@
-"""Roster import end to end on SQLite: preview + commit of 10 000 and 100 000-row rosters, then
-the same file again (all unchanged). Prints rows/s, the child's peak RSS, and the peak of the
-child together with the processes it started (the fork server and the roster reader, which
-reads a large file in a process of its own), sampled every 100 ms.
+"""Roster import end to end on SQLite (or, with --postgresql, on PostgreSQL): preview + commit
+of 10 000 and 100 000-row rosters, then the same file again (all unchanged). Prints rows/s, the
+child's peak RSS, and the peak of the child together with the processes it started (the fork
+server and the roster reader, which reads a large file in a process of its own), sampled every
+100 ms.
 
 Run from the repository root:  python -m bench.import_commit [--rows 10000 100000]
 Each size runs in a fresh child process on a fresh database, so its peak RSS is its own.
@@ -90,7 +91,7 @@ def _child(path: str, db: str) -> None:
     from service.imports import service as imports
     from service.reference import service as reference_service
 
-    engine = make_engine(f"sqlite:///{db}")
+    engine = make_engine(db if "://" in db else f"sqlite:///{db}")
     migrate.upgrade(engine)
     with session_scope(engine) as s:
         reference_service.load(s)
@@ -119,7 +120,21 @@ def _child(path: str, db: str) -> None:
     print(json.dumps(out))
 
 
-def _tierledger(path: Path, db: Path) -> dict:
+def _fresh_postgresql(server_url: str) -> str:
+    """A new, empty database on the server of `server_url`; returns its URL."""
+    import sqlalchemy as sa
+
+    url = sa.make_url(server_url)
+    name = "tierledger_import_bench"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _tierledger(path: Path, db: Path | str) -> dict:
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.import_commit", "--child", str(path), str(db)],
         stdout=subprocess.PIPE,
@@ -240,6 +255,13 @@ def main() -> None:
         metavar="S",
         help="cap on each django-import-export size, seconds (default 1200)",
     )
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
+        help="run TierLedger's imports on this PostgreSQL server instead of SQLite (a database "
+        "tierledger_import_bench is made afresh for each size), e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    )
     parser.add_argument("--child", nargs=2, metavar=("PATH", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -256,7 +278,10 @@ def main() -> None:
         for n in args.rows:
             path = Path(tmp) / f"roster-{n}.xlsx"
             path.write_bytes(make_roster(n, seed=1, messy=True))
-            messy_runs[n] = _tierledger(path, Path(tmp) / f"bench-{n}.sqlite3")
+            db: Path | str = Path(tmp) / f"bench-{n}.sqlite3"
+            if args.postgresql:
+                db = _fresh_postgresql(args.postgresql)
+            messy_runs[n] = _tierledger(path, db)
             _print_tierledger(n, messy_runs[n])
         if args.compare_django:
             _compare(Path(tmp), messy_runs, args.django_timeout)
