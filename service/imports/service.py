@@ -488,8 +488,8 @@ def preview(
     try:
         for item in _read_roster(data, filename, vocab, year, sheet, limits):
             if isinstance(item, roster.Part):
-                seen = {e.row for e in item.errors}
-                for row in seen.difference(error_rows_due):
+                seen = {e.row for e in item.errors}  # a row is judged once, in one part
+                for row in seen:
                     heapq.heappush(error_rows_due, row)
                 parse_errors += item.errors
                 parse_warnings += item.warnings
