@@ -96,8 +96,13 @@ def test_another_process_s_revocation_is_seen_within_the_cache_time(committed_db
         sa.update(ApiToken).where(ApiToken.user_id == uid).values(revoked_at=datetime.now(UTC)),
     )
     deadline = time.monotonic() + 0.5
-    while client.get(ME, headers=_bearer(token)).status_code == 200:
-        assert time.monotonic() < deadline + 0.3, "still accepted after auth_cache_seconds"
+    while True:
+        # Judged by when the request began: on a loaded machine one that began in time may
+        # answer late, its answer decided while the remembered one was still good.
+        began = time.monotonic()
+        if client.get(ME, headers=_bearer(token)).status_code != 200:
+            break
+        assert began < deadline + 0.3, "still accepted after auth_cache_seconds"
         time.sleep(0.05)
 
 

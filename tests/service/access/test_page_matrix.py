@@ -262,6 +262,9 @@ def _url(world: dict[str, Any], role: str | None, path: str, target: str) -> str
         .replace("{user_id}", str(world["victim"] if target == "inside" else MISSING))
         .replace("{kind}", "districts")
         .replace("{code}", "500104" if target == "inside" else "999999")
+        # An upload's id is the uploader's own, not an object with a scope: any id reads as
+        # that user's upload (unknown when it is not theirs or not running).
+        .replace("{upload_id}", "page-matrix-upload-0001")
     )
     # A new kind of path parameter needs its objects (and its scope rule) here first.
     assert "{" not in url, f"the page matrix does not know the parameters of {path}"
