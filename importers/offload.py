@@ -14,6 +14,7 @@ import contextlib
 import gc
 import multiprocessing
 import pickle
+import resource
 import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -33,6 +34,12 @@ _CONTEXT.set_forkserver_preload(["importers.roster", "python_calamine", "openpyx
 
 # How long the caller waits for the next item before it checks that the child still lives.
 _POLL_SECONDS = 1.0
+# The reader's address space (RLIMIT_AS). A 100 000-row, 20-column roster reads within 300 MB
+# here (and fails at 200 MB), so the largest roster the limits allow (200 000 rows) has room
+# several times over. Past it the reader fails, not the machine: python-calamine allocates a
+# sheet's whole rectangle (a vetted sheet may still be 200 000 rows by 512 columns) and aborts
+# when it cannot (RELIABILITY: "parse in a child process with a memory limit").
+MEMORY_LIMIT = 2 << 30
 
 
 def stream(
@@ -45,12 +52,25 @@ def stream(
     limits: Limits | None = None,
     engine: roster.Engine = "calamine",
     part_rows: int = roster.PART_ROWS,
+    memory_limit: int = MEMORY_LIMIT,
 ) -> Iterator[Found | Part | ParsedRoster]:
-    """What `roster.stream` yields for these arguments, read in a child process."""
+    """What `roster.stream` yields for these arguments, read in a child process whose address
+    space is capped at `memory_limit` bytes."""
     receive, send = _CONTEXT.Pipe(duplex=False)
     child = _CONTEXT.Process(
         target=_run,
-        args=(send, data, filename, vocab, data_year, sheet, limits, engine, part_rows),
+        args=(
+            send,
+            data,
+            filename,
+            vocab,
+            data_year,
+            sheet,
+            limits,
+            engine,
+            part_rows,
+            memory_limit,
+        ),
         name="tierledger-roster-reader",
         daemon=True,
     )
@@ -110,6 +130,7 @@ def _run(
     limits: Limits | None,
     engine: roster.Engine,
     part_rows: int,
+    memory_limit: int,
 ) -> None:
     def send(*message: Any) -> None:
         conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
@@ -117,7 +138,9 @@ def _run(
     # The child lives for one file and makes millions of small acyclic objects: cyclic
     # collection would only walk them again and again (the caller pauses it for the same reason).
     gc.disable()
+    cap = memory_limit
     try:
+        cap = _cap_memory(memory_limit)
         for item in roster.stream(
             data,
             filename,
@@ -132,9 +155,28 @@ def _run(
         send("end")
     except ImportFileError as exc:
         send("refused", exc.code, exc.message)
+    except MemoryError:
+        del data  # room to say why
+        send(
+            "refused",
+            E.READER_FAILED,
+            f"读取这个文件需要的内存超过上限（{cap >> 20} MB），文件可能结构异常："
+            "请用 Excel 打开后另存为新的 .xlsx 文件再上传，或分成几个文件上传",
+        )
     except (BrokenPipeError, ConnectionResetError):
         pass  # the caller stopped listening
     except BaseException:
         send("failed", traceback.format_exc())
     finally:
         conn.close()
+
+
+def _cap_memory(limit: int) -> int:
+    """Lower this process's address-space limit to `limit`, never raising one it inherited
+    (a caller may already run under a tighter one); returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    for inherited in (soft, hard):
+        if inherited != resource.RLIM_INFINITY:
+            limit = min(limit, inherited)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return limit
