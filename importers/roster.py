@@ -253,14 +253,7 @@ def stream(
         info, header, head, rest = found
         parser = _RosterParser(vocab, info, header, data_year=data_year, limits=limits)
         parser.check_required()
-        yield Found(
-            sheet=info.name,
-            header_row=header.last_row,
-            header_first_row=header.first_row,
-            columns={c.key: c.label for c in parser.columns},
-            column_numbers={c.key: c.index for c in parser.columns},
-            default_district=parser.default_district,
-        )
+        yield parser.found()
         for number, values in itertools.chain(
             ((n, v) for n, v in head if n > header.last_row), rest
         ):
@@ -496,16 +489,28 @@ class _RosterParser:
         self.rows, self.errors, self.warnings = [], [], []
         return part
 
-    def finish(self) -> ParsedRoster:
-        self._fill_formula_rows(1 << 62)
-        self.skipped += len(self.pending)  # trailing notes, signatures and blank-ish rows
-        self.pending.clear()
-        return ParsedRoster(
+    def found(self) -> Found:
+        """The sheet and header this parser reads, as the stream announces them."""
+        return Found(
             sheet=self.info.name,
             header_row=self.header.last_row,
             header_first_row=self.header.first_row,
             columns={c.key: c.label for c in self.columns},
             column_numbers={c.key: c.index for c in self.columns},
+            default_district=self.default_district,
+        )
+
+    def finish(self) -> ParsedRoster:
+        self._fill_formula_rows(1 << 62)
+        self.skipped += len(self.pending)  # trailing notes, signatures and blank-ish rows
+        self.pending.clear()
+        found = self.found()
+        return ParsedRoster(
+            sheet=found.sheet,
+            header_row=found.header_row,
+            header_first_row=found.header_first_row,
+            columns=found.columns,
+            column_numbers=found.column_numbers,
             unknown_columns=[label for _col, label in self.header.unknown],
             rows=self.rows,
             errors=self.errors,
@@ -513,7 +518,7 @@ class _RosterParser:
             skipped_rows=self.skipped,
             data_year=self.data_year,
             notices=self.notices,
-            default_district=self.default_district,
+            default_district=found.default_district,
             data_rows=self.data_rows,
         )
 
