@@ -124,32 +124,41 @@ def import_roster(
     try:
         with Session(writer(engine), expire_on_commit=False) as session:
             try:
-                batch = service.preview(
-                    session,
-                    SYSTEM,
-                    filename=Path(file).name,
-                    data=data,
-                    today=clock.today(),
-                    district=district,
-                    data_year=data_year,
-                    sheet=sheet,
-                    limits=Limits(
-                        max_upload_bytes=settings.upload_max_bytes,
-                        max_rows=settings.import_max_rows,
-                    ),
-                    uploads_dir=settings.data_dir / "uploads" if do_commit else None,
-                    progress=bar,
+                limits = Limits(
+                    max_upload_bytes=settings.upload_max_bytes,
+                    max_rows=settings.import_max_rows,
                 )
-                committed = do_commit and (batch.error_rows == 0 or skip_invalid)
-                if committed:
-                    batch = service.commit(
+                if do_commit:
+                    # Nobody reviews between preview and commit here: one pass writes each
+                    # part as soon as it is planned. Killed midway, it leaves nothing behind.
+                    batch = service.import_now(
                         session,
                         SYSTEM,
-                        batch.id or 0,
+                        filename=Path(file).name,
+                        data=data,
+                        today=clock.today(),
+                        district=district,
+                        data_year=data_year,
+                        sheet=sheet,
+                        limits=limits,
+                        uploads_dir=settings.data_dir / "uploads",
                         skip_invalid=skip_invalid,
                         progress=bar,
-                        checkpoint=session.commit,
                     )
+                else:
+                    batch = service.preview(
+                        session,
+                        SYSTEM,
+                        filename=Path(file).name,
+                        data=data,
+                        today=clock.today(),
+                        district=district,
+                        data_year=data_year,
+                        sheet=sheet,
+                        limits=limits,
+                        progress=bar,
+                    )
+                committed = batch.status == "committed"
                 out = _summary(file, batch, committed=committed)
                 human = _human(file, batch)
                 if committed:

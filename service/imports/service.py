@@ -3,7 +3,8 @@ revert, and read batches. Services flush, never commit: the edge owns the transa
 import writes its enterprises, designations, figures, plan and audit events all at once. The
 one exception is asked for by the edge: `commit(checkpoint=session.commit)` makes the batch's
 `running` marker durable before the long write, so a process killed mid-commit leaves a batch
-that the next opener marks `failed` (see `fail_stale_batches`)."""
+that the next opener marks `failed` (see `fail_stale_batches`). `import_now` (preview and
+commit in one pass) keeps its writes under a savepoint, to drop them at the first row error."""
 
 from __future__ import annotations
 
@@ -407,6 +408,160 @@ def preview(
 ) -> ImportBatch:
     """Parse and check an upload, compare it with the ledger, and keep the plan as a batch
     (status previewed). Nothing in the ledger changes. A refused file raises a 422."""
+    return _preview(
+        session,
+        actor,
+        filename=filename,
+        data=data,
+        today=today,
+        district=district,
+        data_year=data_year,
+        sheet=sheet,
+        limits=limits,
+        uploads_dir=uploads_dir,
+        progress=progress,
+        writer=None,
+    )
+
+
+@_gc_paused()
+def import_now(
+    session: Session,
+    actor: Actor,
+    *,
+    filename: str,
+    data: bytes,
+    today: date,
+    district: str | None = None,
+    data_year: int | None = None,
+    sheet: str | None = None,
+    limits: Limits | None = None,
+    uploads_dir: Path | None = None,
+    skip_invalid: bool = False,
+    requires_approval: bool = False,
+    progress: Progress | None = None,
+) -> ImportBatch:
+    """Preview and commit in one pass, for a caller that reviews nothing in between
+    (`roster import --commit`). The batch, its lines, its audit trail and the ledger end as
+    `preview` then `commit` would leave them, but each part of the roster is written as soon
+    as it is planned, while the reader reads the next part: the plan is not stored, read back,
+    decoded and checked against the ledger a second time, and the writing overlaps the reading.
+
+    A roster with errors (unless `skip_invalid`) writes nothing: what was written before the
+    first error showed up is rolled back to a savepoint, and the batch is returned previewed,
+    with its errors, as `preview` returns it. A committed batch comes back `committed`. A file
+    refused half-way leaves only its refusal. A district officer's import that needs approval
+    is previewed and sent for approval, as `commit` does."""
+    # An officer's import that needs approval is only previewed here, then sent.
+    approval = requires_approval and actor.role == "district_officer"
+    writer = None if approval else _Writer(session, actor, skip_invalid=skip_invalid)
+    with _sqlite_cache(session, ONE_PASS_CACHE_KIB):
+        batch = _preview(
+            session,
+            actor,
+            filename=filename,
+            data=data,
+            today=today,
+            district=district,
+            data_year=data_year,
+            sheet=sheet,
+            limits=limits,
+            uploads_dir=uploads_dir,
+            progress=progress,
+            writer=writer,
+        )
+    if approval and (skip_invalid or not batch.error_rows):
+        return commit(
+            session, actor, batch.id or 0, skip_invalid=skip_invalid, requires_approval=True
+        )
+    if batch.status == "committed" and batch.created >= PLANNER_STATS_ROWS:
+        refresh_planner_statistics(session.connection())
+    return batch
+
+
+class _Writer:
+    """The writing half of `import_now`: holds the savepoint its writes are made under, and
+    writes each planned part, in the caller's transaction, as `commit` writes a stored chunk."""
+
+    def __init__(self, session: Session, actor: Actor, *, skip_invalid: bool) -> None:
+        self.session = session
+        self.actor = actor
+        self.skip_invalid = skip_invalid
+        self.mode = "skip_invalid" if skip_invalid else "all_or_nothing"
+        self.tiers = {t.code: t for t in session.scalars(sa.select(Tier))}
+        self.now = utcnow()
+        self.batch: ImportBatch | None = None
+        self.savepoint: Any = None
+        self.written = 0
+
+    def open(self, batch: ImportBatch) -> None:
+        """Insert the batch (its id names the writes' source) under a savepoint."""
+        self.savepoint = self.session.begin_nested()
+        batch.status = "running"
+        self.session.add(batch)
+        self.session.flush()
+        self.batch = batch
+
+    def live(self, has_errors: bool) -> bool:
+        """Whether parts are still written: not once an error shows up in an all-or-nothing
+        import, and then everything written so far, the batch too, is rolled back."""
+        if self.batch is not None and has_errors and not self.skip_invalid:
+            self.close()
+        return self.batch is not None
+
+    def close(self) -> None:
+        if self.savepoint is not None and self.savepoint.is_active:
+            self.savepoint.rollback()
+        self.batch = None
+        self.savepoint = None
+
+    def write(
+        self,
+        lines: Sequence[plan_core.PlanLine],
+        current: dict[str, dict[str, Any]],
+        report: Progress,
+    ) -> bytes | None:
+        """Write a part's created and updated lines; returns the chunk's undo record."""
+        assert self.batch is not None
+        todo = [
+            Line(
+                line.row,
+                line.action,
+                line.credit_code,
+                line.name[:200],
+                line.enterprise_id,
+                line.fingerprint,
+                line.payload or {},
+                orjson.dumps(line.diffs).decode() if line.diffs else None,
+            )
+            for line in lines
+            if line.action in ("create", "update")
+        ]
+        if not todo:
+            return None
+        undo = _write_lines(
+            self.session, self.actor, self.batch, todo, current, self.tiers, self.now
+        )
+        self.written += len(todo)
+        report("written", self.written, 0)
+        return zlib.compress(_dumps(undo).encode(), 1)
+
+
+def _preview(
+    session: Session,
+    actor: Actor,
+    *,
+    filename: str,
+    data: bytes,
+    today: date,
+    district: str | None,
+    data_year: int | None,
+    sheet: str | None,
+    limits: Limits | None,
+    uploads_dir: Path | None,
+    progress: Progress | None,
+    writer: _Writer | None,
+) -> ImportBatch:
     report = _report(None, progress)
     district_code = _resolve_district(session, actor, district)
     year = data_year or today.year - 1
@@ -456,7 +611,6 @@ def preview(
         years = sorted({y for r in part for y in r.figures})
         current = enterprise_service.snapshot(session, [r.credit_code for r in part], years=years)
         plan = plan_core.build(part, current, ctx)
-        del current
         plan_errors.extend(plan.errors)
         plan_warnings.extend(plan.warnings)
         chunk_lines = plan.lines
@@ -472,6 +626,9 @@ def preview(
             n[line.action] += 1
         for k, v in n.items():
             counts[k] += v
+        undo = None
+        if writer is not None and writer.live(bool(parse_errors or plan_errors)):
+            undo = writer.write(chunk_lines, current, report)
         chunks.append(
             (
                 len(chunks),
@@ -482,6 +639,7 @@ def preview(
                 n["unchanged"],
                 n["error"],
                 _encode_lines(chunk_lines),
+                undo,
             )
         )
 
@@ -505,6 +663,8 @@ def preview(
                     found_districts.add(r.district_code)
             elif isinstance(item, roster.Found):
                 found = item
+                if writer is not None:
+                    writer.open(_new_batch(actor, filename, sha, data, district_code, year, item))
                 ctx = plan_core.Context(
                     data_year=year,
                     tiers=tiers,
@@ -521,6 +681,8 @@ def preview(
         plan_part(held or [], 1 << 62)
         held = None
     except ImportFileError as exc:
+        if writer is not None:
+            writer.close()
         # Kept like a failed login: the edge commits this entry before the 422 leaves.
         audit_service.record(
             session,
@@ -545,23 +707,17 @@ def preview(
         suffix = ".csv" if filename.lower().endswith(".csv") else ".xlsx"
         stored_name = uuid.uuid4().hex + suffix
         (uploads_dir / stored_name).write_bytes(data)
-    batch = ImportBatch(
-        uploaded_by_id=actor.id,
-        uploaded_by_name=actor.name,
-        uploaded_by_role=actor.role,
-        filename=_clean_name(filename),
-        stored_name=stored_name,
-        sha256=sha,
-        size=len(data),
-        district_code=district_code,
-        data_year=year,
-        sheet=found.sheet[:100],
-        header_row=found.header_row,
-        status="previewed",
-        rows=summary.data_rows,
-        skipped_rows=summary.skipped_rows,
-    )
-    session.add(batch)
+    if writer is not None and writer.live(bool(parse_errors or plan_errors)):
+        batch = writer.batch
+    else:
+        # Nothing written (a preview, or an import with errors): the chunks keep no undo.
+        chunks = [(*chunk[:-1], None) for chunk in chunks]
+        batch = _new_batch(actor, filename, sha, data, district_code, year, found)
+        session.add(batch)
+    assert batch is not None
+    batch.stored_name = stored_name
+    batch.rows = summary.data_rows
+    batch.skipped_rows = summary.skipped_rows
     session.flush()
     batch_id = batch.id or 0
     now = batch.created_at
@@ -569,7 +725,7 @@ def preview(
         session,
         _C,
         _CHUNK_COLS,
-        ((batch_id, *chunk, None, now, now) for chunk in chunks),
+        ((batch_id, *chunk, now, now) for chunk in chunks),
         chunk=20,
     )
     chunks.clear()
@@ -630,7 +786,36 @@ def preview(
             )
         ],
     )
+    if batch.status == "running":
+        assert writer is not None
+        _mark_committed(session, actor, batch, mode=writer.mode, now=writer.now)
+        writer.savepoint.commit()
+        report("written", writer.written, writer.written)
     return batch
+
+
+def _new_batch(
+    actor: Actor,
+    filename: str,
+    sha: str,
+    data: bytes,
+    district_code: str | None,
+    year: int,
+    found: roster.Found,
+) -> ImportBatch:
+    return ImportBatch(
+        uploaded_by_id=actor.id,
+        uploaded_by_name=actor.name,
+        uploaded_by_role=actor.role,
+        filename=_clean_name(filename),
+        sha256=sha,
+        size=len(data),
+        district_code=district_code,
+        data_year=year,
+        sheet=found.sheet[:100],
+        header_row=found.header_row,
+        status="previewed",
+    )
 
 
 _CHUNK_COLS = (
@@ -1168,6 +1353,10 @@ def _apply(
 # 32 MB, 3.1 s with 64 MB; 64 MB also raised the bench's peak RSS by 16 MB (the memory stays
 # with the process), 32 MB left it where it was. Per connection, and put back after.
 COMMIT_CACHE_KIB = 32768
+# `import_now` writes while the reader process still holds its sheet (~250 MB at 100 000 rows),
+# so its cache is smaller: the bench's peak for both processes was 499 MB with 32 MB of cache,
+# 482 MB with 16 MB and 477 MB with 12 MB, its time within the run-to-run noise of all three.
+ONE_PASS_CACHE_KIB = 16384
 
 
 @contextlib.contextmanager
@@ -1195,7 +1384,6 @@ def _write(
     needs in the chunk. One transaction (the caller's): all of it, or none."""
     batch_id = batch.id or 0
     now = utcnow()
-    source = f"import:{batch_id}"
     total = batch.created + batch.updated
     tiers = {t.code: t for t in session.scalars(sa.select(Tier))}
     report("written", 0, total)
@@ -1214,34 +1402,57 @@ def _write(
         ]
         if stale:
             raise _stale(stale)
-        undo = _write_chunk(session, todo, current, tiers, source=source, now=now)
-        ids = dict(undo.pop("_ids"))
+        undo = _write_lines(session, actor, batch, todo, current, tiers, now)
         session.execute(
             sa.update(_C)
             .where(_C.c.id == chunk_id)
             .values(undo=zlib.compress(_dumps(undo).encode(), 1), updated_at=now)
         )
-        _audit(
-            session,
-            actor,
-            (
-                _event(
-                    actor,
-                    "import.create" if line.action == "create" else "import.update",
-                    batch,
-                    changes=RawJSON(line.diffs_json or "{}"),
-                    entity="enterprise",
-                    entity_id=ids[line.credit_code],
-                    entity_repr=line.name,
-                    enterprise_id=ids[line.credit_code],
-                    at=now,
-                )
-                for line in todo
-            ),
-        )
         written += len(todo)
         report("written", written, total)
+    _mark_committed(session, actor, batch, mode=mode, now=now)
+    report("written", total, total)
+    return batch
 
+
+def _write_lines(
+    session: Session,
+    actor: Actor,
+    batch: ImportBatch,
+    todo: list[Line],
+    current: dict[str, dict[str, Any]],
+    tiers: dict[str, Tier],
+    now: datetime,
+) -> dict[str, Any]:
+    """Write lines planned against `current` (the ledger as it stands) and audit one event
+    per enterprise; returns the undo record their chunk keeps for revert."""
+    undo = _write_chunk(session, todo, current, tiers, source=f"import:{batch.id}", now=now)
+    ids = dict(undo.pop("_ids"))
+    _audit(
+        session,
+        actor,
+        (
+            _event(
+                actor,
+                "import.create" if line.action == "create" else "import.update",
+                batch,
+                changes=RawJSON(line.diffs_json or "{}"),
+                entity="enterprise",
+                entity_id=ids[line.credit_code],
+                entity_repr=line.name,
+                enterprise_id=ids[line.credit_code],
+                at=now,
+            )
+            for line in todo
+        ),
+    )
+    return undo
+
+
+def _mark_committed(
+    session: Session, actor: Actor, batch: ImportBatch, *, mode: str, now: datetime
+) -> None:
+    batch_id = batch.id or 0
     session.execute(
         sa.update(ImportBatch)
         .where(ImportBatch.id == batch_id)  # type: ignore[arg-type]
@@ -1279,8 +1490,6 @@ def _write(
         ],
     )
     session.flush()
-    report("written", total, total)
-    return batch
 
 
 def _write_chunk(

@@ -1,5 +1,6 @@
 """RELIABILITY 21: a process SIGKILLed halfway through a large import commit leaves the ledger
 as it was, its batch is marked failed by the next start, and the same import then succeeds.
+The one-pass import (`roster import --commit`) killed halfway leaves nothing at all.
 
 The roster has the 100 000 rows the acceptance test names: one transaction of thousands of
 statements, killed with half of it written."""
@@ -171,3 +172,102 @@ def test_a_commit_killed_halfway_leaves_the_ledger_as_it_was(
         _import(clean, data)
         with clean.connect() as conn:
             assert content_digest(conn) == crashed_then_retried
+
+
+# `roster import --commit` runs `import_now`: one pass, one transaction, no durable marker.
+ONE_PASS_ROWS = int(os.environ.get("IMPORT_CRASH_ONE_PASS_ROWS", "20000"))
+
+ONE_PASS_CHILD = """
+import sys
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session
+
+from service.access.actor import SYSTEM
+from service.db import make_engine, writer
+from service.imports import service as imports
+
+engine = make_engine(sys.argv[1])
+data = Path(sys.argv[2]).read_bytes()
+half = int(sys.argv[3]) // 2
+
+def hook(phase, done, total):
+    if phase != "written" or done < half or total:
+        return
+    print("written", done, flush=True)
+    sys.stdin.readline()  # held mid-transaction until the parent kills us
+
+with Session(writer(engine), expire_on_commit=False) as s:
+    imports.import_now(
+        s, SYSTEM, filename="roster.xlsx", data=data, today=date(2026, 11, 23), data_year=2024,
+        progress=hook,
+    )
+    s.commit()
+print("done", flush=True)
+"""
+
+
+def test_a_one_pass_import_killed_halfway_leaves_nothing_behind(
+    committed_db: Engine, tmp_path: Path
+) -> None:
+    engine = committed_db
+    path = tmp_path / "roster.xlsx"
+    data = make_roster(ONE_PASS_ROWS, seed=5, messy=True)
+    path.write_bytes(data)
+    tables = ("import_batch", "import_batch_chunk", "audit_event")
+    with engine.connect() as conn:
+        before = digest(conn)
+        before_imports = digest(conn, tables)
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            ONE_PASS_CHILD,
+            engine.url.render_as_string(hide_password=False),
+            str(path),
+            str(ONE_PASS_ROWS),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert child.stdout is not None
+    seen: list[str] = []
+    try:
+        for line in child.stdout:
+            seen.append(line.strip())
+            if line.startswith("written"):
+                os.kill(child.pid, signal.SIGKILL)
+                break
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL, seen
+    assert seen, "the child never wrote half"
+    assert seen[-1].startswith("written"), seen
+
+    engine.dispose()
+    deadline = time.monotonic() + 30
+    while True:
+        # PostgreSQL: the dead client's backend may still be rolling back; then it is as before.
+        with engine.connect() as conn:
+            if digest(conn, tables) == before_imports or time.monotonic() > deadline:
+                break
+        time.sleep(0.5)
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        assert digest(conn) == before
+        assert digest(conn, tables) == before_imports  # no batch, no line, no audit entry
+    prepare(engine)
+
+    with Session(writer(engine), expire_on_commit=False) as s:
+        again = imports.import_now(
+            s, SYSTEM, filename="roster.xlsx", data=data, today=TODAY, data_year=2024
+        )
+        s.commit()
+    assert (again.status, again.created) == ("committed", ONE_PASS_ROWS)
