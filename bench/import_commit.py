@@ -1,8 +1,14 @@
-"""Roster import end to end on SQLite (or, with --postgresql, on PostgreSQL): preview + commit
-of 10 000 and 100 000-row rosters, then the same file again (all unchanged). Prints rows/s, the
-child's peak RSS, and the peak of the child together with the processes it started (the fork
-server and the roster reader, which reads a large file in a process of its own), sampled every
-100 ms.
+"""Roster import end to end on SQLite (or, with --postgresql, on PostgreSQL) of 10 000 and
+100 000-row rosters, then the same file again (all unchanged), each two ways:
+
+- review: `preview`, then `commit` of the stored plan (the page and the API: a person reviews
+  the preview between the two);
+- direct: `import_now`, one pass that writes each part as soon as it is planned (what
+  `tierledger roster import --commit` runs).
+
+Prints rows/s, the child's peak RSS, and the peak of the child together with the processes it
+started (the fork server and the roster reader, which reads a large file in a process of its
+own), sampled every 100 ms.
 
 Run from the repository root:  python -m bench.import_commit [--rows 10000 100000]
 Each size runs in a fresh child process on a fresh database, so its peak RSS is its own.
@@ -84,7 +90,10 @@ class _TreePeak:
         return self.peak
 
 
-def _child(path: str, db: str) -> None:
+WAYS = ("review", "direct")
+
+
+def _child(path: str, db: str, way: str) -> None:
     from service import migrate
     from service.access.actor import SYSTEM
     from service.db import make_engine, session_scope
@@ -100,16 +109,15 @@ def _child(path: str, db: str) -> None:
     for run in ("first", "again"):
         started = time.perf_counter()
         with session_scope(engine) as s:
-            batch = imports.preview(
-                s,
-                SYSTEM,
-                filename="roster.xlsx",
-                data=data,
-                today=date(2026, 11, 23),
-                data_year=2024,
-            )
-            previewed = time.perf_counter() - started
-            batch = imports.commit(s, SYSTEM, batch.id or 0)
+            read = {"filename": "roster.xlsx", "data": data, "today": date(2026, 11, 23)}
+            if way == "direct":
+                batch = imports.import_now(s, SYSTEM, data_year=2024, **read)  # type: ignore[arg-type]
+                previewed = None
+            else:
+                batch = imports.preview(s, SYSTEM, data_year=2024, **read)  # type: ignore[arg-type]
+                previewed = time.perf_counter() - started
+                batch = imports.commit(s, SYSTEM, batch.id or 0)
+            assert batch.status == "committed"
             counts = (batch.rows, batch.created, batch.updated, batch.unchanged, batch.error_rows)
         out[run] = {
             "seconds": time.perf_counter() - started,
@@ -134,9 +142,9 @@ def _fresh_postgresql(server_url: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def _tierledger(path: Path, db: Path | str) -> dict:
+def _tierledger(path: Path, db: Path | str, way: str) -> dict:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.import_commit", "--child", str(path), str(db)],
+        [sys.executable, "-m", "bench.import_commit", "--child", str(path), str(db), way],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -155,19 +163,20 @@ def _tierledger(path: Path, db: Path | str) -> dict:
     return r
 
 
-def _print_tierledger(n: int, r: dict) -> None:
+def _print_tierledger(n: int, way: str, r: dict) -> None:
     for run in ("first", "again"):
         m = r[run]
         rows, created, _u, unchanged, _errors = m["counts"]
+        shown = "-" if m["preview_seconds"] is None else f"{m['preview_seconds']:.2f}"
         print(
-            f"{n:>8} {run:>6} {m['preview_seconds']:>10.2f} {m['seconds']:>8.2f} "
+            f"{n:>8} {way:>6} {run:>6} {shown:>10} {m['seconds']:>8.2f} "
             f"{rows / m['seconds']:>8.0f} {created:>8} {unchanged:>9} "
             f"{r['peak_mb']:>12.0f} {r['tree_peak_mb']:>14.0f}",
             flush=True,
         )
 
 
-def _compare(tmp: Path, messy_runs: dict[int, dict], timeout: float) -> None:
+def _compare(tmp: Path, messy_runs: dict[int, dict], timeout: float, ways: list[str]) -> None:
     from bench import django_import_export_peer as peer
     from bench.roster import make_roster
 
@@ -180,29 +189,31 @@ def _compare(tmp: Path, messy_runs: dict[int, dict], timeout: float) -> None:
     print(f"each django-import-export size is capped at {timeout:.0f} s")
     print("TierLedger's peak counts every process of its import (the roster reader too)\n")
     print(
-        f"{'rows':>8} {'tool':<21} {'file':<6} {'run':>6} {'total s':>8} {'rows/s':>8} "
-        f"{'peak RSS MB':>12}"
+        f"{'rows':>8} {'tool':<21} {'way':<6} {'file':<6} {'run':>6} {'total s':>8} "
+        f"{'rows/s':>8} {'peak RSS MB':>12}"
     )
-    ratios: dict[int, tuple[float, float]] = {}
+    ratios: dict[tuple[int, str], tuple[float, float]] = {}
     unfinished: list[int] = []
     for n, tl_messy in messy_runs.items():
         plain = tmp / f"plain-{n}.xlsx"
         plain.write_bytes(make_roster(n, seed=1, messy=False))
-        tl_plain = _tierledger(plain, tmp / f"cmp-plain-{n}.sqlite3")
-        for label, r in (("messy", tl_messy), ("plain", tl_plain)):
-            for run in ("first", "again"):
-                m = r[run]
-                print(
-                    f"{n:>8} {'TierLedger':<21} {label:<6} {run:>6} {m['seconds']:>8.2f} "
-                    f"{m['counts'][0] / m['seconds']:>8.0f} {r['tree_peak_mb']:>12.0f}",
-                    flush=True,
-                )
+        tl_plain = {w: _tierledger(plain, tmp / f"cmp-plain-{n}-{w}.sqlite3", w) for w in ways}
+        for way in ways:
+            for label, r in (("messy", tl_messy[way]), ("plain", tl_plain[way])):
+                for run in ("first", "again"):
+                    m = r[run]
+                    print(
+                        f"{n:>8} {'TierLedger':<21} {way:<6} {label:<6} {run:>6} "
+                        f"{m['seconds']:>8.2f} {m['counts'][0] / m['seconds']:>8.0f} "
+                        f"{r['tree_peak_mb']:>12.0f}",
+                        flush=True,
+                    )
         where = tmp / f"dje-{n}"
         d = peer.run(plain, where, timeout=timeout)
         if d is None:
             unfinished.append(n)
             print(
-                f"{n:>8} {'django-import-export':<21} {'plain':<6} "
+                f"{n:>8} {'django-import-export':<21} {'bulk':<6} {'plain':<6} "
                 f"did not finish in {timeout:.0f} s"
             )
             continue
@@ -212,32 +223,36 @@ def _compare(tmp: Path, messy_runs: dict[int, dict], timeout: float) -> None:
         for run in ("first", "again"):
             m = d[run]
             print(
-                f"{n:>8} {'django-import-export':<21} {'plain':<6} {run:>6} "
+                f"{n:>8} {'django-import-export':<21} {'bulk':<6} {'plain':<6} {run:>6} "
                 f"{m['seconds']:>8.2f} {m['rows'] / m['seconds']:>8.0f} {d['peak_mb']:>12.0f}",
                 flush=True,
             )
-        same = d["first"]["seconds"] / tl_plain["first"]["seconds"]
-        vs_messy = d["first"]["seconds"] / tl_messy["first"]["seconds"]
-        again = d["again"]["seconds"] / tl_plain["again"]["seconds"]
-        ratios[n] = (same, vs_messy)
-        print(
-            f"{n:>8} ratio, first import: {same:.1f}x on the same plain file, {vs_messy:.1f}x "
-            f"with TierLedger on the messy file; re-import (unchanged): {again:.1f}x",
-            flush=True,
-        )
+        for way in ways:
+            same = d["first"]["seconds"] / tl_plain[way]["first"]["seconds"]
+            vs_messy = d["first"]["seconds"] / tl_messy[way]["first"]["seconds"]
+            again = d["again"]["seconds"] / tl_plain[way]["again"]["seconds"]
+            ratios[n, way] = (same, vs_messy)
+            print(
+                f"{n:>8} ratio ({way}), first import: {same:.1f}x on the same plain file, "
+                f"{vs_messy:.1f}x with TierLedger on the messy file; re-import (unchanged): "
+                f"{again:.1f}x",
+                flush=True,
+            )
     print()
     for n in unfinished:
         print(f"{n} rows: django-import-export did not finish within {timeout:.0f} s, so no ratio")
     if not ratios:
         print("TierLedger >= 15x faster than django-import-export: not measured")
         return
-    low_n, low = min(((n, min(r)) for n, r in ratios.items()), key=lambda x: x[1])
-    verdict = "YES" if low >= 15 else "NO"
-    sizes_done = ", ".join(f"{n:,}" for n in ratios)
-    print(
-        f"TierLedger >= 15x faster than django-import-export (first import, rows: {sizes_done}): "
-        f"{verdict} (lowest ratio {low:.1f}x at {low_n:,} rows)"
-    )
+    for way in ways:
+        mine = {n: r for (n, w), r in ratios.items() if w == way}
+        low_n, low = min(((n, min(r)) for n, r in mine.items()), key=lambda x: x[1])
+        verdict = "YES" if low >= 15 else "NO"
+        sizes_done = ", ".join(f"{n:,}" for n in mine)
+        print(
+            f"TierLedger ({way}) >= 15x faster than django-import-export (first import, rows: "
+            f"{sizes_done}): {verdict} (lowest ratio {low:.1f}x at {low_n:,} rows)"
+        )
 
 
 def main() -> None:
@@ -262,7 +277,14 @@ def main() -> None:
         "tierledger_import_bench is made afresh for each size), e.g. "
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
     )
-    parser.add_argument("--child", nargs=2, metavar=("PATH", "DB"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--way",
+        choices=WAYS,
+        nargs="+",
+        default=list(WAYS),
+        help="review (preview, then commit), direct (import_now), or both (default)",
+    )
+    parser.add_argument("--child", nargs=3, metavar=("PATH", "DB", "WAY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
@@ -270,7 +292,7 @@ def main() -> None:
     from bench.roster import make_roster
 
     print(
-        f"{'rows':>8} {'run':>6} {'preview s':>10} {'total s':>8} {'rows/s':>8} "
+        f"{'rows':>8} {'way':>6} {'run':>6} {'preview s':>10} {'total s':>8} {'rows/s':>8} "
         f"{'created':>8} {'unchanged':>9} {'peak RSS MB':>12} {'with reader MB':>14}"
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -278,13 +300,15 @@ def main() -> None:
         for n in args.rows:
             path = Path(tmp) / f"roster-{n}.xlsx"
             path.write_bytes(make_roster(n, seed=1, messy=True))
-            db: Path | str = Path(tmp) / f"bench-{n}.sqlite3"
-            if args.postgresql:
-                db = _fresh_postgresql(args.postgresql)
-            messy_runs[n] = _tierledger(path, db)
-            _print_tierledger(n, messy_runs[n])
+            messy_runs[n] = {}
+            for way in args.way:
+                db: Path | str = Path(tmp) / f"bench-{n}-{way}.sqlite3"
+                if args.postgresql:
+                    db = _fresh_postgresql(args.postgresql)
+                messy_runs[n][way] = _tierledger(path, db, way)
+                _print_tierledger(n, way, messy_runs[n][way])
         if args.compare_django:
-            _compare(Path(tmp), messy_runs, args.django_timeout)
+            _compare(Path(tmp), messy_runs, args.django_timeout, args.way)
 
 
 if __name__ == "__main__":
