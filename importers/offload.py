@@ -14,26 +14,42 @@ import contextlib
 import gc
 import multiprocessing
 import pickle
+import queue
 import resource
+import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
 from importers import errors as E
 from importers import roster
 from importers.errors import ImportFileError
-from importers.roster import Found, ParsedRoster, Part
+from importers.roster import Found, Part
 from importers.safety import Limits
 from importers.vocab import Vocabulary
 
 # A fork server forks each child from a clean process that has imported the importer once: no
 # copy of the caller's threads, locks or database connections, and no import time per file.
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["importers.roster", "python_calamine", "openpyxl"])
+_PRELOAD = ["importers.roster", "python_calamine", "openpyxl"]
+_CONTEXT.set_forkserver_preload(_PRELOAD)
 
-# How long the caller waits for the next item before it checks that the child still lives.
-_POLL_SECONDS = 1.0
+
+def shared_flag() -> Any:
+    """An Event the caller and a reader both see (to pass in `after_part_arg`), set."""
+    flag = _CONTEXT.Event()
+    flag.set()
+    return flag
+
+
+def preload(*modules: str) -> None:
+    """Have the fork server import these too (the modules of an `after_part`), so no child
+    imports them per file; effective until the fork server starts, at the first `stream`."""
+    _PRELOAD.extend(m for m in modules if m not in _PRELOAD)
+    _CONTEXT.set_forkserver_preload(_PRELOAD)
+
+
 # The reader's address space (RLIMIT_AS). A 100 000-row, 20-column roster reads within 300 MB
 # here (and fails at 200 MB), so the largest roster the limits allow (200 000 rows) has room
 # several times over. Past it the reader fails, not the machine: python-calamine allocates a
@@ -53,9 +69,15 @@ def stream(
     engine: roster.Engine = "calamine",
     part_rows: int = roster.PART_ROWS,
     memory_limit: int = MEMORY_LIMIT,
-) -> Iterator[Found | Part | ParsedRoster]:
+    after_part: Callable[[Found, Part, Any], Any] | None = None,
+    after_part_arg: Any = None,
+) -> Iterator[Any]:
     """What `roster.stream` yields for these arguments, read in a child process whose address
-    space is capped at `memory_limit` bytes."""
+    space is capped at `memory_limit` bytes.
+
+    With `after_part` (a module-level function, named to the child by reference), the child
+    yields `after_part(found, part, after_part_arg)` in place of each part: work the caller
+    would do on the part, done while the caller is busy with the one before."""
     receive, send = _CONTEXT.Pipe(duplex=False)
     child = _CONTEXT.Process(
         target=_run,
@@ -70,15 +92,26 @@ def stream(
             engine,
             part_rows,
             memory_limit,
+            after_part,
+            after_part_arg,
         ),
         name="tierledger-roster-reader",
         daemon=True,
     )
     child.start()
     send.close()  # the child holds the only writing end: its death closes the pipe
+    # A thread drains the pipe as fast as the child writes, so the child never waits for a
+    # caller busy with an earlier part: it reads the whole file at its own pace and exits,
+    # and the memory its reader holds (~250 MB for 100 000 rows) goes with it, instead of
+    # staying until the caller has taken the last part.
+    inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    pump = threading.Thread(
+        target=_pump, args=(receive, inbox), name="tierledger-roster-pump", daemon=True
+    )
+    pump.start()
     try:
         while True:
-            item = _receive(receive, child)
+            item = _receive(inbox, child)
             kind = item[0]
             if kind == "item":
                 yield item[1]
@@ -89,28 +122,35 @@ def stream(
             else:  # "end"
                 return
     finally:
+        _stop(child)  # its end of the pipe closes with it: the pump reads the end and stops
+        pump.join()
         receive.close()
-        _stop(child)
 
 
-def _receive(conn: Connection, child: Any) -> tuple[Any, ...]:
-    while not conn.poll(_POLL_SECONDS):
-        if not child.is_alive():
-            break
+def _pump(conn: Connection, inbox: queue.SimpleQueue[bytes | None]) -> None:
+    """Move each message from the pipe to `inbox`, then None once the pipe is closed."""
     try:
-        return pickle.loads(conn.recv_bytes())
+        while True:
+            inbox.put(conn.recv_bytes())
     except (EOFError, OSError):
+        inbox.put(None)
+
+
+def _receive(inbox: queue.SimpleQueue[bytes | None], child: Any) -> tuple[Any, ...]:
+    raw = inbox.get()
+    if raw is None:  # the pipe closed before the child said it was done: it died
         child.join(5)
         raise ImportFileError(
             E.READER_FAILED,
             f"读取文件时读取进程意外退出（退出码 {child.exitcode}），文件可能已损坏或结构异常："
             "请用 Excel 打开后另存为新的 .xlsx 文件再上传",
-        ) from None
+        )
+    return pickle.loads(raw)
 
 
 def _stop(child: Any) -> None:
     child.join(0.5)
-    if child.is_alive():  # the caller gave up early: the child is blocked on a full pipe
+    if child.is_alive():  # the caller gave up early: the child is still reading
         child.terminate()
         child.join(5)
     if child.is_alive():
@@ -131,6 +171,8 @@ def _run(
     engine: roster.Engine,
     part_rows: int,
     memory_limit: int,
+    after_part: Callable[[Found, Part, Any], Any] | None,
+    after_part_arg: Any,
 ) -> None:
     def send(*message: Any) -> None:
         conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
@@ -141,6 +183,7 @@ def _run(
     cap = memory_limit
     try:
         cap = _cap_memory(memory_limit)
+        found: Found | None = None
         for item in roster.stream(
             data,
             filename,
@@ -151,6 +194,11 @@ def _run(
             engine=engine,
             part_rows=part_rows,
         ):
+            if isinstance(item, Found):
+                found = item
+            elif after_part is not None and isinstance(item, Part):
+                assert found is not None  # the stream announces its header first
+                item = after_part(found, item, after_part_arg)
             send("item", item)
         send("end")
     except ImportFileError as exc:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,21 +12,9 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from service.access.actor import Actor
+from service.audit.display import display
 from service.audit.models import AuditEvent, LedgerState
 from service.requestid import current_request_id
-
-
-def display(value: Any) -> Any:
-    """A JSON-safe value that reads as the user entered it (Decimals keep their digits)."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [display(v) for v in value]
-    return str(value)
 
 
 def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from importers.errors import RowError
-from importers.roster import RosterRow
-from service.audit.service import display
-from service.ladder.service import validity_end
+from importers.roster import Found, RosterRow
+from service.audit.display import display
+from service.ladder.validity import validity_end
 
 # Roster field → enterprise column, and the importer's column key that reports it.
 ENTERPRISE_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -77,6 +77,11 @@ class Context:
     column_numbers: Mapping[str, int] = field(default_factory=dict)
     # Districts the actor may write; None: any.
     writable_districts: frozenset[str] | None = None
+
+
+def with_header(base: Context, found: Found) -> Context:
+    """`base` with the columns of the roster's header, as the reader found them."""
+    return replace(base, columns=found.columns, column_numbers=found.column_numbers)
 
 
 @dataclass

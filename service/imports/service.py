@@ -19,7 +19,6 @@ import threading
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,11 @@ from service.db import (
 from service.enterprises import service as enterprise_service
 from service.enterprises.models import AnnualFigures, Enterprise, EnterpriseSubsector
 from service.errors import FieldError, LedgerError, not_found
+from service.imports import guess as guessing
+from service.imports import lines as lines_store
 from service.imports import plan as plan_core
+from service.imports.guess import GuessedPart
+from service.imports.lines import Line
 from service.imports.models import CHUNK_LINES, ImportBatch, ImportBatchChunk
 from service.ladder import compliance
 from service.ladder.models import Designation
@@ -165,61 +168,6 @@ def progress_of(batch: ImportBatch) -> dict[str, Any]:
 # ---- plan lines, stored compactly -----------------------------------------------------------
 
 
-@dataclass
-class Line:
-    """One plan line as read back from its chunk (what the preview and the API show)."""
-
-    row: int
-    action: str
-    credit_code: str = ""
-    name: str = ""
-    enterprise_id: int | None = None
-    fingerprint: str = ""
-    payload: dict[str, Any] = field(default_factory=dict)
-    diffs_json: str | None = None
-
-    @property
-    def diffs(self) -> dict[str, Any]:
-        return orjson.loads(self.diffs_json) if self.diffs_json else {}
-
-
-def _encode_lines(lines: Sequence[plan_core.PlanLine]) -> bytes:
-    """A chunk's lines as one compressed blob: a JSON array of the lines on the first line of
-    text, then each line's diffs, one JSON text per line of text, in order (JSON never holds a
-    raw line break). Kept apart because the commit hands each diffs text to the audit row as it
-    is: nested inside the array as strings they were escaped, and unescaped again, every time
-    (a quarter of the encoding and decoding)."""
-    head = orjson.dumps(
-        [
-            [
-                line.row,
-                line.action,
-                line.credit_code,
-                line.name[:200],
-                line.enterprise_id,
-                line.fingerprint,
-                line.payload or None,
-                1 if line.diffs else 0,
-            ]
-            for line in lines
-        ]
-    )
-    diffs = b"\n".join([orjson.dumps(line.diffs) for line in lines if line.diffs])
-    return zlib.compress(head + b"\n" + diffs, 1)
-
-
-def _decode_lines(blob: bytes) -> list[Line]:
-    head, sep, rest = zlib.decompress(blob).partition(b"\n")
-    rows = orjson.loads(head)
-    if not sep:  # stored before the diffs were kept apart: each one a string in its line
-        return [Line(r, a, c, n, e, f, p or {}, d) for r, a, c, n, e, f, p, d in rows]
-    texts = iter(rest.decode().split("\n"))
-    return [
-        Line(r, a, c, n, e, f, p or {}, next(texts) if d else None)
-        for r, a, c, n, e, f, p, d in rows
-    ]
-
-
 def _dumps(value: Any) -> str:
     # The text json.dumps(value, ensure_ascii=False, separators=(",", ":")) writes, in a
     # third of the time: a preview encodes every line of its plan (~2.5 s of 100 000 rows).
@@ -313,7 +261,7 @@ def lines(
             sa.select(_C.c.lines, _C.c.undo).where(_C.c.id == chunk_id)
         ).one()
         created = {row: eid for row, eid in (_loads(undo) or {}).get("created", [])}
-        for line in _decode_lines(blob):
+        for line in lines_store.decode(blob):
             if action and line.action != action:
                 continue
             if skip:
@@ -517,26 +465,13 @@ class _Writer:
 
     def write(
         self,
-        lines: Sequence[plan_core.PlanLine],
+        lines: Sequence[Line],
         current: dict[str, dict[str, Any]],
         report: Progress,
     ) -> bytes | None:
         """Write a part's created and updated lines; returns the chunk's undo record."""
         assert self.batch is not None
-        todo = [
-            Line(
-                line.row,
-                line.action,
-                line.credit_code,
-                line.name[:200],
-                line.enterprise_id,
-                line.fingerprint,
-                line.payload or {},
-                orjson.dumps(line.diffs).decode() if line.diffs else None,
-            )
-            for line in lines
-            if line.action in ("create", "update")
-        ]
+        todo = [line for line in lines if line.action in ("create", "update")]
         if not todo:
             return None
         undo = _write_lines(
@@ -603,21 +538,48 @@ def _preview(
     read = validated = 0
     found: roster.Found | None = None
     summary: roster.ParsedRoster | None = None
+    base = plan_core.Context(
+        data_year=year,
+        tiers=tiers,
+        district_names={d.code: d.name for d in vocab.districts},
+        lengths=lengths,
+        writable_districts=writable,
+    )
+    guessing_how = None
+    if writer is not None and len(data) >= OFFLOAD_BYTES:
+        guessing_how = guessing.Guessing(base, offload.shared_flag())
     ctx: plan_core.Context | None = None
     held: list[RosterRow] | None = None  # the last part, planned once the next one arrives
+    held_guess: GuessedPart | None = None  # and what the reader planned of it
 
-    def plan_part(part: list[RosterRow], upto: int) -> None:
+    def plan_part(part: list[RosterRow], upto: int, guess: GuessedPart | None) -> None:
         assert ctx is not None
         years = sorted({y for r in part for y in r.figures})
         current = enterprise_service.snapshot(session, [r.credit_code for r in part], years=years)
-        plan = plan_core.build(part, current, ctx)
-        plan_errors.extend(plan.errors)
-        plan_warnings.extend(plan.warnings)
-        chunk_lines = plan.lines
+        present = [r for r in part if r.credit_code in current] if guess or guessing_how else part
+        if guessing_how is not None:
+            # Worth the reader's while only as long as most rows are new enterprises.
+            if len(present) * 2 > len(part):
+                guessing_how.wanted.clear()
+            else:
+                guessing_how.wanted.set()
+        lines: list[Line] = []
+        if present:
+            plan = plan_core.build(present, current, ctx)
+            plan_errors.extend(plan.errors)
+            plan_warnings.extend(plan.warnings)
+            lines = [lines_store.from_plan(line) for line in plan.lines]
+        if guess is not None:
+            # The reader planned every row as new; those found in the ledger were planned
+            # again just now.
+            redo = {r.row for r in present}
+            plan_errors.extend(e for e in guess.errors if e.row not in redo)
+            plan_warnings.extend(e for e in guess.warnings if e.row not in redo)
+            lines += [line for line in guess.lines if line.row not in redo] if redo else guess.lines
+        erred = []
         while error_rows_due and error_rows_due[0] <= upto:
-            chunk_lines.append(
-                plan_core.PlanLine(row=heapq.heappop(error_rows_due), action="error")
-            )
+            erred.append(heapq.heappop(error_rows_due))
+        chunk_lines = lines + [Line(row, "error") for row in erred]
         if not chunk_lines:
             return
         chunk_lines.sort(key=lambda line: line.row)
@@ -629,6 +591,8 @@ def _preview(
         undo = None
         if writer is not None and writer.live(bool(parse_errors or plan_errors)):
             undo = writer.write(chunk_lines, current, report)
+        # The reader's chunk is this very chunk when nothing was planned again here.
+        same = guess is not None and not present and erred == guess.error_rows
         chunks.append(
             (
                 len(chunks),
@@ -638,13 +602,16 @@ def _preview(
                 n["update"],
                 n["unchanged"],
                 n["error"],
-                _encode_lines(chunk_lines),
+                guess.blob if same and guess is not None else lines_store.encode(chunk_lines),
                 undo,
             )
         )
 
     try:
-        for item in _read_roster(data, filename, vocab, year, sheet, limits):
+        for item in _read_roster(data, filename, vocab, year, sheet, limits, guessing_how):
+            guessed = None
+            if isinstance(item, GuessedPart):
+                guessed, item = item, item.part
             if isinstance(item, roster.Part):
                 seen = {e.row for e in item.errors}  # a row is judged once, in one part
                 for row in seen:
@@ -654,10 +621,10 @@ def _preview(
                 read += len(item.rows) + len(seen)
                 report("read", read, 0)
                 if held is not None:
-                    plan_part(held, held[-1].row)
+                    plan_part(held, held[-1].row, held_guess)
                     validated += len(held)
                     report("validated", validated, 0)
-                held = item.rows
+                held, held_guess = item.rows, guessed
                 for r in held:
                     codes.add(r.credit_code)
                     found_districts.add(r.district_code)
@@ -665,21 +632,13 @@ def _preview(
                 found = item
                 if writer is not None:
                     writer.open(_new_batch(actor, filename, sha, data, district_code, year, item))
-                ctx = plan_core.Context(
-                    data_year=year,
-                    tiers=tiers,
-                    district_names={d.code: d.name for d in vocab.districts},
-                    lengths=lengths,
-                    columns=item.columns,
-                    column_numbers=item.column_numbers,
-                    writable_districts=writable,
-                )
+                ctx = plan_core.with_header(base, item)
             else:
                 summary = item
         assert found is not None
         assert summary is not None
-        plan_part(held or [], 1 << 62)
-        held = None
+        plan_part(held or [], 1 << 62, held_guess)
+        held = held_guess = None
     except ImportFileError as exc:
         if writer is not None:
             writer.close()
@@ -834,6 +793,9 @@ _CHUNK_COLS = (
 )
 
 
+# The reader's fork server imports the planning `import_now` has the reader do.
+offload.preload(guessing.__name__)
+
 # Files this large are read in a child process while this one plans (a 100 000-row roster is
 # about 14 MB): below it, starting the child would cost more than the overlap saves.
 OFFLOAD_BYTES = 1 << 20
@@ -846,9 +808,22 @@ def _read_roster(
     data_year: int,
     sheet: str | None,
     limits: Limits | None,
-) -> Iterator[roster.Found | roster.Part | roster.ParsedRoster]:
-    read = offload.stream if len(data) >= OFFLOAD_BYTES else roster.stream
-    return read(
+    guessing_how: guessing.Guessing | None,
+) -> Iterator[roster.Found | roster.Part | GuessedPart | roster.ParsedRoster]:
+    """The roster's items, read in a child process for a large file. With `guessing_how` the
+    child also plans parts as new (`GuessedPart`): for `import_now`, whose own process is busy
+    writing, not for a preview, which waits on the reading."""
+    if len(data) < OFFLOAD_BYTES:
+        return roster.stream(
+            data,
+            filename,
+            vocab,
+            data_year=data_year,
+            sheet=sheet,
+            limits=limits,
+            part_rows=CHUNK_LINES,
+        )
+    return offload.stream(
         data,
         filename,
         vocab,
@@ -856,6 +831,8 @@ def _read_roster(
         sheet=sheet,
         limits=limits,
         part_rows=CHUNK_LINES,
+        after_part=None if guessing_how is None else guessing.guess,
+        after_part_arg=guessing_how,
     )
 
 
@@ -1389,7 +1366,7 @@ def _write(
     report("written", 0, total)
     written = 0
     for chunk_id, blob, _undo in _chunk_rows(session, batch_id, actions=("create", "update")):
-        todo = [line for line in _decode_lines(blob) if line.action in ("create", "update")]
+        todo = [line for line in lines_store.decode(blob) if line.action in ("create", "update")]
         del blob
         years = sorted({y for line in todo for y in line.payload.get("years", [])})
         codes = [line.credit_code for line in todo]
@@ -1642,7 +1619,7 @@ def revert(session: Session, actor: Actor, batch_id: int) -> ImportBatch:
         session, batch.id or 0, actions=("create", "update")
     ):
         u = _loads(undo_blob) or {}
-        for line in _decode_lines(blob):
+        for line in lines_store.decode(blob):
             if line.action in ("create", "update"):
                 who[line.row] = (line.credit_code, line.name)
         created += [(row, eid) for row, eid in u.get("created", [])]

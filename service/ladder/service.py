@@ -15,18 +15,10 @@ from service.audit import service as audit_service
 from service.errors import FieldError, LedgerError, invalid, not_found
 from service.ladder import lifecycle
 from service.ladder.models import Designation, DesignationEvent, LadderAnomaly
+from service.ladder.validity import validity_end
 from service.reference.models import Tier
 
 REAPPLY_AFTER_YEARS = 3  # a revoked title: no new application for at least 3 years
-
-
-def validity_end(designated_on: date, years: int) -> date:
-    """The last valid day of a title valid for `years` years from `designated_on`."""
-    try:
-        same_day = designated_on.replace(year=designated_on.year + years)
-    except ValueError:  # 29 February in a non-leap target year
-        same_day = designated_on.replace(year=designated_on.year + years, day=28)
-    return same_day - timedelta(days=1)
 
 
 def is_valid_on(designation: Designation, today: date) -> bool:

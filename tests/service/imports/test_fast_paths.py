@@ -123,8 +123,8 @@ _diffs = st.dictionaries(
     [("update", {"name": ["a\nb", "\u2028c\r\n"]}), ("unchanged", {}), ("create", {"x": [1, 2]})]
 )
 def test_plan_lines_read_back_as_written(specs: list[tuple[str, dict[str, object]]]) -> None:
+    from service.imports.lines import decode, encode, from_plan
     from service.imports.plan import PlanLine
-    from service.imports.service import _decode_lines, _encode_lines
 
     lines = [
         PlanLine(
@@ -139,7 +139,7 @@ def test_plan_lines_read_back_as_written(specs: list[tuple[str, dict[str, object
         )
         for i, (action, diffs) in enumerate(specs)
     ]
-    back = _decode_lines(_encode_lines(lines))
+    back = decode(encode([from_plan(line) for line in lines]))
     assert [
         (b.row, b.action, b.credit_code, b.name, b.enterprise_id, b.fingerprint) for b in back
     ] == [(x.row, x.action, x.credit_code, x.name, x.enterprise_id, x.fingerprint) for x in lines]
@@ -152,10 +152,10 @@ def test_plan_lines_read_back_as_written(specs: list[tuple[str, dict[str, object
 
 
 def test_plan_lines_stored_before_the_diffs_were_kept_apart_still_read() -> None:
-    from service.imports.service import _decode_lines
+    from service.imports.lines import decode
 
     old = [[5, "update", "c", "n", 7, "f", {"enterprise": {"name": "b"}}, '{"name":["a","b"]}']]
-    (line,) = _decode_lines(zlib.compress(json.dumps(old).encode()))
+    (line,) = decode(zlib.compress(json.dumps(old).encode()))
     assert (line.row, line.action, line.enterprise_id, line.payload) == (
         5,
         "update",
