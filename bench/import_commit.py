@@ -6,9 +6,10 @@
 - direct: `import_now`, one pass that writes each part as soon as it is planned (what
   `tierledger roster import --commit` runs).
 
-Prints rows/s, the child's peak RSS, and the peak of the child together with the processes it
-started (the fork server and the roster reader, which reads a large file in a process of its
-own), sampled every 100 ms.
+Prints rows/s, the child's peak RSS, and for each run the peak of the child together with the
+processes it started (the fork server and the roster reader, which reads a large file in a
+process of its own), sampled every 100 ms: as RSS summed (which counts twice the pages the fork
+server shares with its reader) and as PSS summed (each shared page split among its sharers).
 
 Run from the repository root:  python -m bench.import_commit [--rows 10000 100000]
 Each size runs in a fresh child process on a fresh database, so its peak RSS is its own.
@@ -46,11 +47,10 @@ def _peak_mb() -> float:
     return 0.0
 
 
-def _tree_rss_mb(root: int) -> float:
-    """RSS of `root` and every process below it: the roster reader runs in a child of a fork
-    server that this process started, so its memory counts too."""
+def _tree(root: int) -> set[int]:
+    """`root` and every process below it: the roster reader runs in a child of a fork server
+    that the measured process started, so its memory counts too."""
     parent: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -58,36 +58,58 @@ def _tree_rss_mb(root: int) -> float:
             stat = Path(f"/proc/{name}/stat").read_text()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        parent[int(name)], rss[int(name)] = int(fields[1]), int(fields[21])
+        parent[int(name)] = int(stat.rsplit(")", 1)[1].split()[1])
     tree, grew = {root}, True
     while grew:
         below = {pid for pid, ppid in parent.items() if ppid in tree} - tree
         grew = bool(below)
         tree |= below
-    return sum(rss.get(pid, 0) for pid in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return tree
+
+
+def _tree_memory_mb(root: int) -> tuple[float, float]:
+    """(RSS, PSS) of the process tree, summed. The RSS sum counts twice each page the fork
+    server shares with the reader it forked (~40 MB); PSS shares such a page out among the
+    processes that map it, so its sum is what the tree takes."""
+    rss = pss = 0
+    for pid in _tree(root):
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("Rss:"):
+                rss += int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1])
+    return rss / 1024, pss / 1024
 
 
 class _TreePeak:
-    """Samples `_tree_rss_mb` of process `root` every 100 ms and keeps the highest. Run in the
-    parent, which is idle meanwhile: a sampling thread in the measured process would take the
-    GIL from the import it measures."""
+    """Samples `_tree_memory_mb` of process `root` every 100 ms and keeps the highest of each,
+    per phase (the measured process names the run it starts). Run in the parent, which is
+    idle meanwhile: a sampling thread in the measured process would take the GIL from the
+    import it measures."""
 
     def __init__(self, root: int) -> None:
         self.root = root
-        self.peak = 0.0
+        self.phase = ""
+        self.peaks: dict[str, tuple[float, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.1):
-            self.peak = max(self.peak, _tree_rss_mb(self.root))
+            phase = self.phase
+            rss, pss = _tree_memory_mb(self.root)
+            was = self.peaks.get(phase, (0.0, 0.0))
+            self.peaks[phase] = (max(was[0], rss), max(was[1], pss))
 
-    def stop(self) -> float:
+    def stop(self) -> dict[str, tuple[float, float]]:
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.peaks
 
 
 WAYS = ("review", "direct")
@@ -107,6 +129,7 @@ def _child(path: str, db: str, way: str) -> None:
     data = Path(path).read_bytes()
     out = {}
     for run in ("first", "again"):
+        print("run", run, flush=True)  # for the parent's memory sampling
         started = time.perf_counter()
         with session_scope(engine) as s:
             read = {"filename": "roster.xlsx", "data": data, "today": date(2026, 11, 23)}
@@ -151,12 +174,20 @@ def _tierledger(path: Path, db: Path | str, way: str) -> dict:
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
     tree = _TreePeak(proc.pid)
-    out, _ = proc.communicate()
-    peak = tree.stop()
+    assert proc.stdout is not None
+    last = ""
+    for line in proc.stdout:
+        if line.startswith("run "):
+            tree.phase = line.split()[1]
+        last = line
+    proc.wait()
+    peaks = tree.stop()
     if proc.returncode:
         raise SystemExit(f"the import child failed with exit status {proc.returncode}")
-    r = json.loads(out.strip().splitlines()[-1])
-    r["tree_peak_mb"] = peak
+    r = json.loads(last)
+    for run in ("first", "again"):
+        r[run]["tree_rss_mb"], r[run]["tree_pss_mb"] = peaks.get(run, (0.0, 0.0))
+    r["tree_peak_mb"] = max(r[run]["tree_rss_mb"] for run in ("first", "again"))
     for run in ("first", "again"):
         assert r[run]["counts"][4] == 0, r[run]  # no error rows
     assert r["again"]["seconds"] < r["first"]["seconds"]
@@ -171,7 +202,7 @@ def _print_tierledger(n: int, way: str, r: dict) -> None:
         print(
             f"{n:>8} {way:>6} {run:>6} {shown:>10} {m['seconds']:>8.2f} "
             f"{rows / m['seconds']:>8.0f} {created:>8} {unchanged:>9} "
-            f"{r['peak_mb']:>12.0f} {r['tree_peak_mb']:>14.0f}",
+            f"{r['peak_mb']:>12.0f} {m['tree_rss_mb']:>14.0f} {m['tree_pss_mb']:>14.0f}",
             flush=True,
         )
 
@@ -293,7 +324,8 @@ def main() -> None:
 
     print(
         f"{'rows':>8} {'way':>6} {'run':>6} {'preview s':>10} {'total s':>8} {'rows/s':>8} "
-        f"{'created':>8} {'unchanged':>9} {'peak RSS MB':>12} {'with reader MB':>14}"
+        f"{'created':>8} {'unchanged':>9} {'peak RSS MB':>12} {'run, tree RSS':>14} "
+        f"{'run, tree PSS':>14}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         messy_runs = {}

@@ -56,6 +56,8 @@ def preload(*modules: str) -> None:
 # sheet's whole rectangle (a vetted sheet may still be 200 000 rows by 512 columns) and aborts
 # when it cannot (RELIABILITY: "parse in a child process with a memory limit").
 MEMORY_LIMIT = 2 << 30
+# Messages (parts of rows) the caller may have waiting: each costs the caller its pickled size.
+AHEAD = 2
 
 
 def stream(
@@ -100,11 +102,10 @@ def stream(
     )
     child.start()
     send.close()  # the child holds the only writing end: its death closes the pipe
-    # A thread drains the pipe as fast as the child writes, so the child never waits for a
-    # caller busy with an earlier part: it reads the whole file at its own pace and exits,
-    # and the memory its reader holds (~250 MB for 100 000 rows) goes with it, instead of
-    # staying until the caller has taken the last part.
-    inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    # A thread takes the child's messages off the pipe as they come, up to AHEAD of them, so
+    # the child does not stall on every part the caller is slow with (a pipe holds 64 KB, a
+    # part is ~1 MB): the two sides even out each other's slower parts.
+    inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
     pump = threading.Thread(
         target=_pump, args=(receive, inbox), name="tierledger-roster-pump", daemon=True
     )
@@ -123,11 +124,13 @@ def stream(
                 return
     finally:
         _stop(child)  # its end of the pipe closes with it: the pump reads the end and stops
-        pump.join()
+        while pump.is_alive():  # it may be waiting for room in the inbox
+            with contextlib.suppress(queue.Empty):
+                inbox.get(timeout=0.1)
         receive.close()
 
 
-def _pump(conn: Connection, inbox: queue.SimpleQueue[bytes | None]) -> None:
+def _pump(conn: Connection, inbox: queue.Queue[bytes | None]) -> None:
     """Move each message from the pipe to `inbox`, then None once the pipe is closed."""
     try:
         while True:
@@ -136,7 +139,7 @@ def _pump(conn: Connection, inbox: queue.SimpleQueue[bytes | None]) -> None:
         inbox.put(None)
 
 
-def _receive(inbox: queue.SimpleQueue[bytes | None], child: Any) -> tuple[Any, ...]:
+def _receive(inbox: queue.Queue[bytes | None], child: Any) -> tuple[Any, ...]:
     raw = inbox.get()
     if raw is None:  # the pipe closed before the child said it was done: it died
         child.join(5)

@@ -1331,9 +1331,10 @@ def _apply(
 # with the process), 32 MB left it where it was. Per connection, and put back after.
 COMMIT_CACHE_KIB = 32768
 # `import_now` writes while the reader process still holds its sheet (~250 MB at 100 000 rows),
-# so its cache is smaller: the bench's peak for both processes was 499 MB with 32 MB of cache,
-# 482 MB with 16 MB and 477 MB with 12 MB, its time within the run-to-run noise of all three.
-ONE_PASS_CACHE_KIB = 16384
+# so its cache is smaller. The bench's peak for both processes (RSS summed), 100 000 rows: 499 MB
+# with 32 MB of cache, 494–501 MB with 16 MB, 487–491 MB with 8 MB; its time was within the
+# run-to-run noise (±25 % on this machine) each time.
+ONE_PASS_CACHE_KIB = 8192
 
 
 @contextlib.contextmanager
