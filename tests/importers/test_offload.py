@@ -189,3 +189,31 @@ def test_a_reader_over_its_memory_limit_refuses_the_file(vocab: Vocabulary) -> N
     # The same file reads in full under the default limit.
     items = list(offload.stream(data, "名单.xlsx", vocab, data_year=2024))
     assert sum(len(i.rows) for i in items if isinstance(i, roster.Part)) == 200
+
+
+def _tagged(found: roster.Found, part: roster.Part, tag: str) -> tuple[Any, ...]:
+    """An `after_part` for the test: runs in the child, names the sheet and the part's rows."""
+    return (tag, found.sheet, [r.row for r in part.rows], len(part.errors))
+
+
+def test_after_part_replaces_each_part_with_what_the_child_made_of_it(vocab: Vocabulary) -> None:
+    data = _messy()
+    plain = list(offload.stream(data, "名单.xlsx", vocab, data_year=2024, part_rows=4))
+    made = list(
+        offload.stream(
+            data,
+            "名单.xlsx",
+            vocab,
+            data_year=2024,
+            part_rows=4,
+            after_part=_tagged,
+            after_part_arg="已处理",
+        )
+    )
+    parts = [i for i in plain if isinstance(i, roster.Part)]
+    assert len(parts) > offload.AHEAD + 2  # more than the inbox holds
+    assert made[0] == plain[0]  # the header, untouched
+    assert made[-1] == plain[-1]  # and the summary
+    assert made[1:-1] == [
+        ("已处理", plain[0].sheet, [r.row for r in p.rows], len(p.errors)) for p in parts
+    ]

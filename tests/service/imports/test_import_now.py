@@ -188,7 +188,13 @@ def test_a_file_refused_half_way_leaves_only_its_refusal(
     ).all()
 
 
-def test_the_same_file_again_changes_nothing_and_says_so(session: Session, tmp_path: Path) -> None:
+@pytest.mark.parametrize("offload_bytes", [IN_PROCESS, CHILD])
+def test_the_same_file_again_changes_nothing_and_says_so(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offload_bytes: int
+) -> None:
+    # In a child, the reader guesses each part new until the caller finds it in the ledger.
+    monkeypatch.setattr(imports, "CHUNK_LINES", 4)
+    monkeypatch.setattr(imports, "OFFLOAD_BYTES", offload_bytes)
     data = _clean_roster()
     first = imports.import_now(
         session, MANAGER, filename="名单.xlsx", data=data, today=TODAY, uploads_dir=tmp_path
