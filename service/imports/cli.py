@@ -6,9 +6,11 @@ file cannot be used)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,36 +130,27 @@ def import_roster(
                     max_upload_bytes=settings.upload_max_bytes,
                     max_rows=settings.import_max_rows,
                 )
+                run: Callable[..., Any] = service.preview
                 if do_commit:
                     # Nobody reviews between preview and commit here: one pass writes each
                     # part as soon as it is planned. Killed midway, it leaves nothing behind.
-                    batch = service.import_now(
-                        session,
-                        SYSTEM,
-                        filename=Path(file).name,
-                        data=data,
-                        today=clock.today(),
-                        district=district,
-                        data_year=data_year,
-                        sheet=sheet,
-                        limits=limits,
+                    run = functools.partial(
+                        service.import_now,
                         uploads_dir=settings.data_dir / "uploads",
                         skip_invalid=skip_invalid,
-                        progress=bar,
                     )
-                else:
-                    batch = service.preview(
-                        session,
-                        SYSTEM,
-                        filename=Path(file).name,
-                        data=data,
-                        today=clock.today(),
-                        district=district,
-                        data_year=data_year,
-                        sheet=sheet,
-                        limits=limits,
-                        progress=bar,
-                    )
+                batch = run(
+                    session,
+                    SYSTEM,
+                    filename=Path(file).name,
+                    data=data,
+                    today=clock.today(),
+                    district=district,
+                    data_year=data_year,
+                    sheet=sheet,
+                    limits=limits,
+                    progress=bar,
+                )
                 committed = batch.status == "committed"
                 out = _summary(file, batch, committed=committed)
                 human = _human(file, batch)

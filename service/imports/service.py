@@ -9,6 +9,7 @@ commit in one pass) keeps its writes under a savepoint, to drop them at the firs
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import heapq
@@ -813,17 +814,14 @@ def _read_roster(
     """The roster's items, read in a child process for a large file. With `guessing_how` the
     child also plans parts as new (`GuessedPart`): for `import_now`, whose own process is busy
     writing, not for a preview, which waits on the reading."""
-    if len(data) < OFFLOAD_BYTES:
-        return roster.stream(
-            data,
-            filename,
-            vocab,
-            data_year=data_year,
-            sheet=sheet,
-            limits=limits,
-            part_rows=CHUNK_LINES,
-        )
-    return offload.stream(
+    read: Callable[..., Iterator[Any]] = roster.stream
+    if len(data) >= OFFLOAD_BYTES:
+        read = offload.stream
+        if guessing_how is not None:
+            read = functools.partial(
+                offload.stream, after_part=guessing.guess, after_part_arg=guessing_how
+            )
+    return read(
         data,
         filename,
         vocab,
@@ -831,8 +829,6 @@ def _read_roster(
         sheet=sheet,
         limits=limits,
         part_rows=CHUNK_LINES,
-        after_part=None if guessing_how is None else guessing.guess,
-        after_part_arg=guessing_how,
     )
 
 
