@@ -557,23 +557,25 @@ def _preview(
         assert ctx is not None
         years = sorted({y for r in part for y in r.figures})
         current = enterprise_service.snapshot(session, [r.credit_code for r in part], years=years)
-        present = [r for r in part if r.credit_code in current] if guess or guessing_how else part
+        in_ledger: list[RosterRow] = []
         if guessing_how is not None:
+            in_ledger = [r for r in part if r.credit_code in current]
             # Worth the reader's while only as long as most rows are new enterprises.
-            if len(present) * 2 > len(part):
+            if len(in_ledger) * 2 > len(part):
                 guessing_how.wanted.clear()
             else:
                 guessing_how.wanted.set()
+        # The reader planned a guessed part's rows as new: only those in the ledger are
+        # planned here. A part it did not guess is planned here whole.
+        here = part if guess is None else in_ledger
         lines: list[Line] = []
-        if present:
-            plan = plan_core.build(present, current, ctx)
+        if here:
+            plan = plan_core.build(here, current, ctx)
             plan_errors.extend(plan.errors)
             plan_warnings.extend(plan.warnings)
             lines = [lines_store.from_plan(line) for line in plan.lines]
         if guess is not None:
-            # The reader planned every row as new; those found in the ledger were planned
-            # again just now.
-            redo = {r.row for r in present}
+            redo = {r.row for r in here}
             plan_errors.extend(e for e in guess.errors if e.row not in redo)
             plan_warnings.extend(e for e in guess.warnings if e.row not in redo)
             lines += [line for line in guess.lines if line.row not in redo] if redo else guess.lines
@@ -593,7 +595,7 @@ def _preview(
         if writer is not None and writer.live(bool(parse_errors or plan_errors)):
             undo = writer.write(chunk_lines, current, report)
         # The reader's chunk is this very chunk when nothing was planned again here.
-        same = guess is not None and not present and erred == guess.error_rows
+        same = guess is not None and not here and erred == guess.error_rows
         chunks.append(
             (
                 len(chunks),

@@ -221,3 +221,27 @@ def test_an_officer_whose_imports_need_approval_is_sent_for_it(session: Session)
     )
     assert (batch.status, batch.created) == ("pending_approval", 30)
     assert digest(session) == before
+
+
+def test_new_rows_after_the_reader_stopped_guessing_are_written(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two hundred rows the ledger holds make the caller tell the reader to stop guessing (in
+    # parts of one row, the reader is at most a pipe's worth of parts ahead); the ten new rows
+    # after them then come unguessed, and the caller must plan them itself.
+    rows = _rows(210)
+    held = W.roster_xlsx(rows[:200])
+    first = imports.preview(session, MANAGER, filename="旧.xlsx", data=held, today=TODAY)
+    imports.commit(session, MANAGER, first.id or 0)
+    monkeypatch.setattr(imports, "CHUNK_LINES", 1)
+    monkeypatch.setattr(imports, "OFFLOAD_BYTES", CHILD)
+    data = W.roster_xlsx(rows)
+    with session.begin_nested() as two_steps:
+        batch = imports.preview(session, MANAGER, filename="名单.xlsx", data=data, today=TODAY)
+        batch = imports.commit(session, MANAGER, batch.id or 0)
+        expected = _outcome(session, batch)
+        two_steps.rollback()
+
+    batch = imports.import_now(session, MANAGER, filename="名单.xlsx", data=data, today=TODAY)
+    assert (batch.created, batch.unchanged) == (10, 200)
+    assert _outcome(session, batch) == expected
