@@ -148,6 +148,14 @@ def from_json_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def money_texts(value: Decimal) -> tuple[str, str]:
+    """A money figure quantized to `_PLACES`, as stored (`to_json`) and as shown (`display`),
+    from one `str`: a roster gives seven a row, and `display` normalises each. Such a value
+    always prints its four places, so it is whole exactly when they are zeros."""
+    text = str(value)
+    return text, text[:-5] if text.endswith(".0000") else text
+
+
 def _display(value: Any) -> Any:
     # Most values are text: skip `display`'s type ladder for them (it runs ~15 times a row).
     if value is None or value.__class__ is str:
@@ -291,28 +299,28 @@ class _Row:
             existing = cur["figures"].get(year) if cur else None
             changes: dict[str, Any] = {}
             for name, raw in values.items():
-                keyed = f"{name}:{year}"
                 if isinstance(raw, Decimal):
                     value: Decimal | int = raw.quantize(_PLACES)
                     if abs(value) >= MONEY_LIMIT:
                         key = self._figure_key(name, year)
                         self.error(key, raw, "NUMBER_TOO_LARGE", "数值超出台账可记录的范围")
                         continue
+                    stored, shown = money_texts(value)  # type: ignore[arg-type]
                 else:
-                    value = raw
+                    value = stored = shown = raw
                     if value > COUNT_LIMIT:
                         key = self._figure_key(name, year)
                         self.error(key, raw, "NUMBER_TOO_LARGE", f"数值不能超过 {COUNT_LIMIT}")
                         continue
                 old = existing.get(name) if existing else None
-                if old is None or old != value:
-                    changes[name] = value
-                    diffs[keyed] = [display(old), display(value)]
+                if old is None:
+                    changes[name] = stored
+                    diffs[f"{name}:{year}"] = [None, shown]
+                elif old != value:
+                    changes[name] = stored
+                    diffs[f"{name}:{year}"] = [display(old), shown]
             if changes:
-                out[str(year)] = {
-                    "id": existing["id"] if existing else None,
-                    "set": {k: to_json(v) for k, v in changes.items()},
-                }
+                out[str(year)] = {"id": existing["id"] if existing else None, "set": changes}
         if out:
             self.payload["figures"] = out
 

@@ -550,24 +550,32 @@ def _preview(
     if writer is not None and len(data) >= OFFLOAD_BYTES:
         guessing_how = guessing.Guessing(base, offload.shared_flag())
     ctx: plan_core.Context | None = None
-    held: list[RosterRow] | None = None  # the last part, planned once the next one arrives
-    held_guess: GuessedPart | None = None  # and what the reader planned of it
+    held: roster.Part | GuessedPart | None = None  # the last part, planned once the next comes
 
-    def plan_part(part: list[RosterRow], upto: int, guess: GuessedPart | None) -> None:
+    def plan_part(item: roster.Part | GuessedPart, upto: int) -> None:
         assert ctx is not None
-        years = sorted({y for r in part for y in r.figures})
-        current = enterprise_service.snapshot(session, [r.credit_code for r in part], years=years)
-        in_ledger: list[RosterRow] = []
+        guess = item if isinstance(item, GuessedPart) else None
+        if guess is not None:
+            part_codes, years = guess.codes, guess.years
+        else:
+            part_codes = [r.credit_code for r in item.rows]
+            years = sorted({y for r in item.rows for y in r.figures})
+        current = enterprise_service.snapshot(session, part_codes, years=years)
+        in_ledger = 0
         if guessing_how is not None:
-            in_ledger = [r for r in part if r.credit_code in current]
+            in_ledger = sum(1 for code in part_codes if code in current)
             # Worth the reader's while only as long as most rows are new enterprises.
-            if len(in_ledger) * 2 > len(part):
+            if in_ledger * 2 > len(part_codes):
                 guessing_how.wanted.clear()
             else:
                 guessing_how.wanted.set()
         # The reader planned a guessed part's rows as new: only those in the ledger are
         # planned here. A part it did not guess is planned here whole.
-        here = part if guess is None else in_ledger
+        here: list[RosterRow] = []
+        if guess is None:
+            here = item.rows  # type: ignore[union-attr]
+        elif in_ledger:
+            here = [r for r in guess.rows() if r.credit_code in current]
         lines: list[Line] = []
         if here:
             plan = plan_core.build(here, current, ctx)
@@ -612,25 +620,28 @@ def _preview(
 
     try:
         for item in _read_roster(data, filename, vocab, year, sheet, limits, guessing_how):
-            guessed = None
-            if isinstance(item, GuessedPart):
-                guessed, item = item, item.part
-            if isinstance(item, roster.Part):
-                seen = {e.row for e in item.errors}  # a row is judged once, in one part
+            if isinstance(item, roster.Part | GuessedPart):
+                if isinstance(item, GuessedPart):
+                    got_errors, got_warnings = item.read_errors, item.read_warnings
+                    got_codes, got_districts = item.codes, item.districts
+                else:
+                    got_errors, got_warnings = item.errors, item.warnings
+                    got_codes = [r.credit_code for r in item.rows]
+                    got_districts = {r.district_code for r in item.rows}
+                seen = {e.row for e in got_errors}  # a row is judged once, in one part
                 for row in seen:
                     heapq.heappush(error_rows_due, row)
-                parse_errors += item.errors
-                parse_warnings += item.warnings
-                read += len(item.rows) + len(seen)
+                parse_errors += got_errors
+                parse_warnings += got_warnings
+                read += len(got_codes) + len(seen)
                 report("read", read, 0)
                 if held is not None:
-                    plan_part(held, held[-1].row, held_guess)
-                    validated += len(held)
+                    plan_part(held, _last_row(held))
+                    validated += _row_count(held)
                     report("validated", validated, 0)
-                held, held_guess = item.rows, guessed
-                for r in held:
-                    codes.add(r.credit_code)
-                    found_districts.add(r.district_code)
+                held = item
+                codes.update(got_codes)
+                found_districts.update(got_districts)
             elif isinstance(item, roster.Found):
                 found = item
                 if writer is not None:
@@ -640,8 +651,8 @@ def _preview(
                 summary = item
         assert found is not None
         assert summary is not None
-        plan_part(held or [], 1 << 62, held_guess)
-        held = held_guess = None
+        plan_part(held or roster.Part([], [], []), 1 << 62)
+        held = None
     except ImportFileError as exc:
         if writer is not None:
             writer.close()
@@ -754,6 +765,14 @@ def _preview(
         writer.savepoint.commit()
         report("written", writer.written, writer.written)
     return batch
+
+
+def _last_row(part: roster.Part | GuessedPart) -> int:
+    return part.last_row if isinstance(part, GuessedPart) else part.rows[-1].row
+
+
+def _row_count(part: roster.Part | GuessedPart) -> int:
+    return len(part.codes) if isinstance(part, GuessedPart) else len(part.rows)
 
 
 def _new_batch(

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import unicodedata
 import zlib
+from decimal import Decimal
 
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from service.audit.display import display
 from service.enterprises import credit_code
 from service.enterprises.credit_code import ALPHABET, check, check_character, normalize
+from service.imports import plan
 
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00a0", "\u3000"}
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
@@ -193,3 +196,19 @@ def test_payload_decoding_equals_from_json_per_column(values: dict[str, object])
     decoded = from_json_values(values)
     assert decoded == {k: from_json(k, v) for k, v in values.items()}
     assert list(decoded) == list(values)
+
+
+@given(
+    st.decimals(
+        min_value=-(10**14) + 1, max_value=10**14 - 1, allow_nan=False, allow_infinity=False
+    )
+)
+@example(Decimal("-0"))
+@example(Decimal("0E+5"))
+@example(Decimal("1E+2"))
+@example(Decimal("0.00001"))
+@example(Decimal("99999999999999.99999"))
+def test_money_texts_are_to_json_and_display(raw: Decimal) -> None:
+    value = raw.quantize(plan._PLACES)
+    assume(abs(value) < plan.MONEY_LIMIT)
+    assert plan.money_texts(value) == (plan.to_json(value), display(value))
