@@ -35,10 +35,11 @@ ENTERPRISE_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("key_enterprise", "is_key", "key_enterprise"),
     ("notes", "notes", "notes"),
 )
-DESIGNATION_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("designation_batch", "batch", "designation_batch"),
-    ("document_number", "document_no", "document_number"),
-    ("valid_until", "valid_until", "valid_until"),
+# Roster field → designation column, the importer's column key, and its length limit's key.
+DESIGNATION_FIELDS: tuple[tuple[str, str, str, str], ...] = (
+    ("designation_batch", "batch", "designation_batch", "designation.batch"),
+    ("document_number", "document_no", "document_number", "designation.document_no"),
+    ("valid_until", "valid_until", "valid_until", "designation.valid_until"),
 )
 DATE_FIELDS = frozenset({"established_on", "designated_on", "valid_until", "revoked_on"})
 MONEY_FIELDS = frozenset(
@@ -262,20 +263,19 @@ class _Row:
             new = getattr(r, attr)
             if new is None:
                 continue
-            limit = lengths.get(column)
-            if isinstance(new, str) and limit is not None and len(new) > limit:
-                self.error(
-                    key, new, "TEXT_TOO_LONG", f"内容过长（{len(new)} 字，台账上限 {limit} 字）"
-                )
-                continue
+            if isinstance(new, str):
+                limit = lengths.get(column)
+                if limit is not None and len(new) > limit:
+                    self.error(
+                        key, new, "TEXT_TOO_LONG", f"内容过长（{len(new)} 字，台账上限 {limit} 字）"
+                    )
+                    continue
             if cur is None:  # a new enterprise: every stated field, against nothing
                 changes[column] = new
                 diffs[column] = [None, new if new.__class__ is str else display(new)]
-                continue
-            old = cur[column] if cur else None
-            if old != new:
+            elif cur[column] != new:
                 changes[column] = new
-                diffs[column] = [_display(old), _display(new)]
+                diffs[column] = [_display(cur[column]), _display(new)]
         if cur is None and "subsector_code" not in changes:
             self.error(
                 "subsector",
@@ -337,11 +337,11 @@ class _Row:
             self.error("tier", r.tier_code, "TIER_UNKNOWN", "该梯度已停用，不能导入")
             return
         given: dict[str, Any] = {}
-        for attr, column, key in DESIGNATION_FIELDS:
+        for attr, column, key, limit_key in DESIGNATION_FIELDS:
             value = getattr(r, attr)
             if value is None:
                 continue
-            limit = self.ctx.lengths.get(f"designation.{column}")
+            limit = self.ctx.lengths.get(limit_key)
             if isinstance(value, str) and limit is not None and len(value) > limit:
                 self.error(
                     key, value, "TEXT_TOO_LONG", f"内容过长（{len(value)} 字，上限 {limit} 字）"
@@ -383,17 +383,16 @@ class _Row:
         if valid_until is not None and valid_until < designated_on:
             self.error("valid_until", valid_until, "DATE_ORDER", "有效期早于认定日期")
             return
-        values = {
+        # Dates are ISO text both as stored (`to_json`) and as shown (`display`): one dict is
+        # the payload, and its non-empty values the diffs.
+        stored = {
             "tier_code": tier.code,
-            "designated_on": designated_on,
-            "valid_until": valid_until,
+            "designated_on": designated_on.isoformat(),
+            "valid_until": None if valid_until is None else valid_until.isoformat(),
             "batch": given.get("batch", ""),
             "document_no": given.get("document_no", ""),
         }
-        for k, v in values.items():
+        for k, v in stored.items():
             if v not in (None, ""):
-                self.diffs[f"designation.{k}"] = [None, display(v)]
-        self.payload["designation"] = {
-            "id": None,
-            "set": {k: to_json(v) for k, v in values.items()},
-        }
+                self.diffs[f"designation.{k}"] = [None, v]
+        self.payload["designation"] = {"id": None, "set": stored}
