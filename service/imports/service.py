@@ -572,10 +572,10 @@ def _preview(
         # The reader planned a guessed part's rows as new: only those in the ledger are
         # planned here. A part it did not guess is planned here whole.
         here: list[RosterRow] = []
-        if guess is None:
-            here = item.rows  # type: ignore[union-attr]
+        if isinstance(item, roster.Part):
+            here = item.rows
         elif in_ledger:
-            here = [r for r in guess.rows() if r.credit_code in current]
+            here = [r for r in item.rows() if r.credit_code in current]
         lines: list[Line] = []
         if here:
             plan = plan_core.build(here, current, ctx)
