@@ -11,8 +11,10 @@ processes it started (the fork server and the roster reader, which reads a large
 process of its own), sampled every 100 ms: as RSS summed (which counts twice the pages the fork
 server shares with its reader) and as PSS summed (each shared page split among its sharers).
 
-Run from the repository root:  python -m bench.import_commit [--rows 10000 100000]
-Each size runs in a fresh child process on a fresh database, so its peak RSS is its own.
+Run from the repository root:  python -m bench.import_commit [--rows 10000 100000] [--repeat N]
+Each size runs in a fresh child process on a fresh database, so its peak RSS is its own. With
+--repeat the ways take turns N times, and the median and best of each are printed: on this
+machine one run can be 15-25 % off the next.
 
 With --compare-django it also times django-import-export in bulk mode importing the same rows
 into an equivalent model on SQLite, in its own virtualenv (bench/django_import_export_peer.py
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -207,6 +210,19 @@ def _print_tierledger(n: int, way: str, r: dict) -> None:
         )
 
 
+def _print_spread(n: int, way: str, runs: list[dict]) -> None:
+    for run in ("first", "again"):
+        seconds = sorted(r[run]["seconds"] for r in runs)
+        median = statistics.median(seconds)
+        rows = runs[0][run]["counts"][0]
+        print(
+            f"{n:>8} {way:>6} {run:>6} over {len(runs)} runs: median {median:.2f} s "
+            f"({rows / median:.0f} rows/s), best {seconds[0]:.2f} s ({rows / seconds[0]:.0f} "
+            f"rows/s), worst {seconds[-1]:.2f} s",
+            flush=True,
+        )
+
+
 def _compare(tmp: Path, messy_runs: dict[int, dict], timeout: float, ways: list[str]) -> None:
     from bench import django_import_export_peer as peer
     from bench.roster import make_roster
@@ -315,6 +331,14 @@ def main() -> None:
         default=list(WAYS),
         help="review (preview, then commit), direct (import_now), or both (default)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each size and way N times, the ways taking turns, and add the median and the "
+        "best of each (this machine's speed drifts by 15-25 %% from one run to the next)",
+    )
     parser.add_argument("--child", nargs=3, metavar=("PATH", "DB", "WAY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -332,13 +356,23 @@ def main() -> None:
         for n in args.rows:
             path = Path(tmp) / f"roster-{n}.xlsx"
             path.write_bytes(make_roster(n, seed=1, messy=True))
-            messy_runs[n] = {}
-            for way in args.way:
-                db: Path | str = Path(tmp) / f"bench-{n}-{way}.sqlite3"
-                if args.postgresql:
-                    db = _fresh_postgresql(args.postgresql)
-                messy_runs[n][way] = _tierledger(path, db, way)
-                _print_tierledger(n, way, messy_runs[n][way])
+            runs: dict[str, list[dict]] = {way: [] for way in args.way}
+            for attempt in range(max(1, args.repeat)):
+                for way in args.way:
+                    db: Path | str = Path(tmp) / f"bench-{n}-{way}-{attempt}.sqlite3"
+                    if args.postgresql:
+                        db = _fresh_postgresql(args.postgresql)
+                    r = _tierledger(path, db, way)
+                    runs[way].append(r)
+                    _print_tierledger(n, way, r)
+            if args.repeat > 1:
+                for way in args.way:
+                    _print_spread(n, way, runs[way])
+            # The comparison takes each way's median run (by its first import).
+            messy_runs[n] = {
+                way: sorted(rs, key=lambda r: r["first"]["seconds"])[(len(rs) - 1) // 2]
+                for way, rs in runs.items()
+            }
         if args.compare_django:
             _compare(Path(tmp), messy_runs, args.django_timeout, args.way)
 
