@@ -550,22 +550,18 @@ def _preview(
     if writer is not None and len(data) >= OFFLOAD_BYTES:
         guessing_how = guessing.Guessing(base, offload.shared_flag())
     ctx: plan_core.Context | None = None
-    held: roster.Part | GuessedPart | None = None  # the last part, planned once the next comes
+    # The last part and its keys, planned once the next part comes.
+    held: tuple[roster.Part | GuessedPart, guessing.Keys] | None = None
 
-    def plan_part(item: roster.Part | GuessedPart, upto: int) -> None:
+    def plan_part(item: roster.Part | GuessedPart, keys: guessing.Keys, upto: int) -> None:
         assert ctx is not None
         guess = item if isinstance(item, GuessedPart) else None
-        if guess is not None:
-            part_codes, years = guess.codes, guess.years
-        else:
-            part_codes = [r.credit_code for r in item.rows]
-            years = sorted({y for r in item.rows for y in r.figures})
-        current = enterprise_service.snapshot(session, part_codes, years=years)
+        current = enterprise_service.snapshot(session, keys.codes, years=keys.years)
         in_ledger = 0
         if guessing_how is not None:
-            in_ledger = sum(1 for code in part_codes if code in current)
+            in_ledger = sum(1 for code in keys.codes if code in current)
             # Worth the reader's while only as long as most rows are new enterprises.
-            if in_ledger * 2 > len(part_codes):
+            if in_ledger * 2 > len(keys.codes):
                 guessing_how.wanted.clear()
             else:
                 guessing_how.wanted.set()
@@ -621,27 +617,21 @@ def _preview(
     try:
         for item in _read_roster(data, filename, vocab, year, sheet, limits, guessing_how):
             if isinstance(item, roster.Part | GuessedPart):
-                if isinstance(item, GuessedPart):
-                    got_errors, got_warnings = item.read_errors, item.read_warnings
-                    got_codes, got_districts = item.codes, item.districts
-                else:
-                    got_errors, got_warnings = item.errors, item.warnings
-                    got_codes = [r.credit_code for r in item.rows]
-                    got_districts = {r.district_code for r in item.rows}
-                seen = {e.row for e in got_errors}  # a row is judged once, in one part
+                keys = item.keys if isinstance(item, GuessedPart) else guessing.keys(item)
+                seen = {e.row for e in keys.errors}  # a row is judged once, in one part
                 for row in seen:
                     heapq.heappush(error_rows_due, row)
-                parse_errors += got_errors
-                parse_warnings += got_warnings
-                read += len(got_codes) + len(seen)
+                parse_errors += keys.errors
+                parse_warnings += keys.warnings
+                read += len(keys.codes) + len(seen)
                 report("read", read, 0)
                 if held is not None:
-                    plan_part(held, _last_row(held))
-                    validated += _row_count(held)
+                    plan_part(*held, held[1].last_row)
+                    validated += len(held[1].codes)
                     report("validated", validated, 0)
-                held = item
-                codes.update(got_codes)
-                found_districts.update(got_districts)
+                held = item, keys
+                codes.update(keys.codes)
+                found_districts.update(keys.districts)
             elif isinstance(item, roster.Found):
                 found = item
                 if writer is not None:
@@ -651,7 +641,8 @@ def _preview(
                 summary = item
         assert found is not None
         assert summary is not None
-        plan_part(held or roster.Part([], [], []), 1 << 62)
+        empty = roster.Part([], [], [])
+        plan_part(*(held or (empty, guessing.keys(empty))), 1 << 62)
         held = None
     except ImportFileError as exc:
         if writer is not None:
@@ -765,14 +756,6 @@ def _preview(
         writer.savepoint.commit()
         report("written", writer.written, writer.written)
     return batch
-
-
-def _last_row(part: roster.Part | GuessedPart) -> int:
-    return part.last_row if isinstance(part, GuessedPart) else part.rows[-1].row
-
-
-def _row_count(part: roster.Part | GuessedPart) -> int:
-    return len(part.codes) if isinstance(part, GuessedPart) else len(part.rows)
 
 
 def _new_batch(
