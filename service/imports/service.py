@@ -1582,10 +1582,18 @@ def _write_chunk(
     _insert_dicts(session, _D, des_inserts)
     if des_inserts:
         # Each enterprise is on one line of a batch, so its designations with this source are
-        # the ones just inserted: they get their designate events and anomaly checks now.
-        compliance.record_bulk_designations(
-            session, sorted({d["enterprise_id"] for d in des_inserts}), source=source
-        )
+        # the ones just inserted: they get their designate events and anomaly checks now. A
+        # created enterprise's is its whole ladder; the others' ladders are read.
+        created = {eid for _row, eid in undo["created"]}
+        first = [d for d in des_inserts if d["enterprise_id"] in created]
+        if first:
+            compliance.record_first_designations(session, first, source=source)
+        if len(first) < len(des_inserts):
+            compliance.record_bulk_designations(
+                session,
+                sorted({d["enterprise_id"] for d in des_inserts} - created),
+                source=source,
+            )
     _grouped_update(session, _F, fig_updates)
     _grouped_update(session, _D, des_updates)
     undo["_ids"] = list(ids.items())

@@ -697,6 +697,47 @@ def test_imported_designations_get_their_events_and_anomalies_as_they_happened(
     assert session.scalar(sa.select(sa.func.count()).select_from(LadderAnomaly)) == 0
 
 
+def test_a_new_title_of_a_ledger_enterprise_is_checked_against_its_whole_ladder(
+    session: Session, uploads: Path
+) -> None:
+    """In one chunk: a created enterprise's designation is its whole ladder, an enterprise the
+    ledger holds has its earlier titles read; each gets its event and its own anomalies."""
+    held = W.good_row(1, 企业梯度="创新型中小企业")
+    first = preview(session, MANAGER, W.roster_xlsx([held]), uploads)
+    imports.commit(session, MANAGER, first.id)
+    promoted = held | {"企业梯度": "专精特新“小巨人”企业", "认定日期": "2024-06-01"}
+    giant = W.good_row(2, 企业梯度="专精特新“小巨人”企业")
+    batch = preview(session, MANAGER, W.roster_xlsx([promoted, giant]), uploads)
+    assert (batch.created, batch.updated) == (1, 1)
+    imports.commit(session, MANAGER, batch.id)
+    source = f"import:{batch.id}"
+    events = session.execute(
+        sa.select(DesignationEvent.kind, Designation.tier_code, Enterprise.credit_code)
+        .join(Designation, Designation.id == DesignationEvent.designation_id)
+        .join(Enterprise, Enterprise.id == DesignationEvent.enterprise_id)
+        .where(DesignationEvent.source == source)
+    ).all()
+    assert sorted(events) == sorted(
+        [
+            ("designate", "little_giant", held["统一社会信用代码"]),
+            ("designate", "little_giant", giant["统一社会信用代码"]),
+        ]
+    )
+    anomalies = session.execute(
+        sa.select(LadderAnomaly.kind, Enterprise.credit_code)
+        .join(Enterprise, Enterprise.id == LadderAnomaly.enterprise_id)
+        .where(LadderAnomaly.source == source)
+    ).all()
+    # Neither held the specialized-SME title before it, the held one with its innovative one.
+    assert sorted(anomalies) == sorted(
+        [
+            ("little_giant_without_specialized", held["统一社会信用代码"]),
+            ("little_giant_without_specialized", giant["统一社会信用代码"]),
+        ]
+    )
+    assert compliance.scan(session, MANAGER, today=TODAY).recorded == 0
+
+
 ROOT = Path(__file__).resolve().parents[3]
 BOUNDED_API_CHILD = r"""
 import json, resource, sys, time
