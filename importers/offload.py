@@ -36,13 +36,6 @@ _PRELOAD = ["importers.roster", "python_calamine", "openpyxl"]
 _CONTEXT.set_forkserver_preload(_PRELOAD)
 
 
-def shared_flag() -> Any:
-    """An Event the caller and a reader both see (to pass in `after_part_arg`), set."""
-    flag = _CONTEXT.Event()
-    flag.set()
-    return flag
-
-
 def preload(*modules: str) -> None:
     """Have the fork server import these too (the modules of an `after_part`), so no child
     imports them per file; effective until the fork server starts, at the first `stream`."""

@@ -31,7 +31,6 @@ from sqlmodel import Session
 from importers import annotate, offload, roster
 from importers import template as template_builder
 from importers.errors import ImportFileError, RowError
-from importers.roster import RosterRow
 from importers.safety import Limits
 from importers.vocab import Vocabulary
 from service.access.actor import SYSTEM, Actor
@@ -50,7 +49,7 @@ from service.errors import FieldError, LedgerError, not_found
 from service.imports import guess as guessing
 from service.imports import lines as lines_store
 from service.imports import plan as plan_core
-from service.imports.guess import GuessedPart
+from service.imports.guess import CodeSet, GuessedPart
 from service.imports.lines import Line
 from service.imports.models import CHUNK_LINES, ImportBatch, ImportBatchChunk
 from service.ladder import compliance
@@ -546,9 +545,7 @@ def _preview(
         lengths=lengths,
         writable_districts=writable,
     )
-    guessing_how = None
-    if writer is not None and len(data) >= OFFLOAD_BYTES:
-        guessing_how = guessing.Guessing(base, offload.shared_flag())
+    reader_plans = writer is not None and len(data) >= OFFLOAD_BYTES
     ctx: plan_core.Context | None = None
     # The last part and its keys, planned once the next part comes.
     held: tuple[roster.Part | GuessedPart, guessing.Keys] | None = None
@@ -557,21 +554,8 @@ def _preview(
         assert ctx is not None
         guess = item if isinstance(item, GuessedPart) else None
         current = enterprise_service.snapshot(session, keys.codes, years=keys.years)
-        in_ledger = 0
-        if guessing_how is not None:
-            in_ledger = sum(1 for code in keys.codes if code in current)
-            # Worth the reader's while only as long as most rows are new enterprises.
-            if in_ledger * 2 > len(keys.codes):
-                guessing_how.wanted.clear()
-            else:
-                guessing_how.wanted.set()
-        # The reader planned a guessed part's rows as new: only those in the ledger are
-        # planned here. A part it did not guess is planned here whole.
-        here: list[RosterRow] = []
-        if isinstance(item, roster.Part):
-            here = item.rows
-        elif in_ledger:
-            here = [r for r in item.rows() if r.credit_code in current]
+        # The reader planned a guessed part's new enterprises: the rest are planned here.
+        here = item.known if isinstance(item, GuessedPart) else item.rows
         lines: list[Line] = []
         if here:
             plan = plan_core.build(here, current, ctx)
@@ -579,10 +563,13 @@ def _preview(
             plan_warnings.extend(plan.warnings)
             lines = [lines_store.from_plan(line) for line in plan.lines]
         if guess is not None:
-            redo = {r.row for r in here}
-            plan_errors.extend(e for e in guess.errors if e.row not in redo)
-            plan_warnings.extend(e for e in guess.warnings if e.row not in redo)
-            lines += [line for line in guess.lines if line.row not in redo] if redo else guess.lines
+            guessed = guess.lines
+            raced = [line.row for line in guessed if line.credit_code in current]
+            if raced:
+                raise _raced(raced)
+            plan_errors.extend(guess.errors)
+            plan_warnings.extend(guess.warnings)
+            lines += guessed
         erred = []
         while error_rows_due and error_rows_due[0] <= upto:
             erred.append(heapq.heappop(error_rows_due))
@@ -615,7 +602,10 @@ def _preview(
         )
 
     try:
-        for item in _read_roster(data, filename, vocab, year, sheet, limits, guessing_how):
+        how = None
+        if reader_plans:
+            how = guessing.Guessing(base, CodeSet(enterprise_service.all_credit_codes(session)))
+        for item in _read_roster(data, filename, vocab, year, sheet, limits, how):
             if isinstance(item, roster.Part | GuessedPart):
                 keys = item.keys if isinstance(item, GuessedPart) else guessing.keys(item)
                 seen = {e.row for e in keys.errors}  # a row is judged once, in one part
@@ -1180,6 +1170,17 @@ def _stale(rows: list[int]) -> LedgerError:
         "台账已变化，请重新预览",
         409,
         f"预览之后，第{shown}行对应的企业已被修改：请重新预览",
+        extra={"rows": rows[:200]},
+    )
+
+
+def _raced(rows: list[int]) -> LedgerError:
+    shown = "、".join(str(r) for r in rows[:20]) + ("等" if len(rows) > 20 else "")
+    return LedgerError(
+        "import.concurrent_create",
+        "台账在导入期间已变化，请重新导入",
+        409,
+        f"导入期间，第{shown}行的企业已由他人录入台账：本次导入未写入任何数据，请重新导入",
         extra={"rows": rows[:200]},
     )
 

@@ -4,6 +4,7 @@ was written before the fast path, on generated input."""
 from __future__ import annotations
 
 import json
+import pickle
 import unicodedata
 import zlib
 from decimal import Decimal
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from service.audit.display import display
 from service.enterprises import credit_code
 from service.enterprises.credit_code import ALPHABET, check, check_character, normalize
-from service.imports import plan
+from service.imports import guess, plan
 
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00a0", "\u3000"}
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
@@ -212,3 +213,16 @@ def test_money_texts_are_to_json_and_display(raw: Decimal) -> None:
     value = raw.quantize(plan._PLACES)
     assume(abs(value) < plan.MONEY_LIMIT)
     assert plan.money_texts(value) == (plan.to_json(value), display(value))
+
+
+_credit_codes = st.text(ALPHABET, min_size=18, max_size=18)
+
+
+@given(st.sets(_credit_codes, max_size=50), st.lists(_credit_codes, max_size=50))
+def test_a_code_set_holds_what_a_set_holds(members: set[str], others: list[str]) -> None:
+    # As the reader gets it: pickled. A miss is never a hit (a 64-bit collision aside).
+    codes = pickle.loads(pickle.dumps(guess.CodeSet(members)))
+    assert len(codes) == len(members)
+    assert all(code in codes for code in members)
+    assert not any(code in codes for code in others if code not in members)
+    assert 18 not in codes

@@ -14,11 +14,14 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from importers import errors as E
+from importers import roster
 from importers.safety import Limits
 from service.audit.models import AuditEvent
 from service.errors import LedgerError
+from service.imports import guess, lines, plan
 from service.imports import service as imports
 from service.imports.models import ImportBatch, ImportBatchChunk
+from service.reference import service as reference_service
 from tests import workbooks as W
 from tests.conftest import MANAGER, OFFICER_DADUKOU, TODAY
 from tests.dbutil import DIGEST_TABLES, digest
@@ -223,17 +226,19 @@ def test_an_officer_whose_imports_need_approval_is_sent_for_it(session: Session)
     assert digest(session) == before
 
 
-def test_new_rows_after_the_reader_stopped_guessing_are_written(
-    session: Session, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("chunk_lines", [1, 7])
+def test_enterprises_in_the_ledger_and_new_ones_mixed_are_planned_each_once(
+    session: Session, monkeypatch: pytest.MonkeyPatch, chunk_lines: int
 ) -> None:
-    # Two hundred rows the ledger holds make the caller tell the reader to stop guessing (in
-    # parts of one row, the reader is at most a pipe's worth of parts ahead); the ten new rows
-    # after them then come unguessed, and the caller must plan them itself.
-    rows = _rows(210)
-    held = W.roster_xlsx(rows[:200])
+    # The reader plans the new enterprises, the caller those the ledger holds: in parts of one
+    # row each part is one or the other, in parts of seven some hold both.
+    rows = _rows(40)
+    for i in range(0, 40, 3):
+        rows[i]["营业收入"] = 50 + i  # updates among the unchanged
+    held = W.roster_xlsx([r for i, r in enumerate(_rows(40)) if i % 5 != 2])
     first = imports.preview(session, MANAGER, filename="旧.xlsx", data=held, today=TODAY)
     imports.commit(session, MANAGER, first.id or 0)
-    monkeypatch.setattr(imports, "CHUNK_LINES", 1)
+    monkeypatch.setattr(imports, "CHUNK_LINES", chunk_lines)
     monkeypatch.setattr(imports, "OFFLOAD_BYTES", CHILD)
     data = W.roster_xlsx(rows)
     with session.begin_nested() as two_steps:
@@ -243,5 +248,87 @@ def test_new_rows_after_the_reader_stopped_guessing_are_written(
         two_steps.rollback()
 
     batch = imports.import_now(session, MANAGER, filename="名单.xlsx", data=data, today=TODAY)
-    assert (batch.created, batch.unchanged) == (10, 200)
+    assert (batch.created, batch.updated, batch.unchanged) == (8, 12, 20)
     assert _outcome(session, batch) == expected
+
+
+def test_an_enterprise_entered_while_the_import_ran_fails_it_whole(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reader plans as new the enterprises the ledger did not hold when the import began.
+    # One entered since (on PostgreSQL another transaction can) is found when its part is
+    # written: the import stops with a conflict and writes nothing, never a second enterprise.
+    _hold_rows_6_to_10(session)
+    monkeypatch.setattr(imports.enterprise_service, "all_credit_codes", lambda _session: [])
+    monkeypatch.setattr(imports, "CHUNK_LINES", 3)
+    monkeypatch.setattr(imports, "OFFLOAD_BYTES", CHILD)
+    tables = (*DIGEST_TABLES, "import_batch", "import_batch_chunk")
+    before = digest(session, tables)
+    with pytest.raises(LedgerError) as caught, session.begin_nested():
+        imports.import_now(
+            session, MANAGER, filename="名单.xlsx", data=_clean_roster(), today=TODAY
+        )
+    assert (caught.value.code, caught.value.status) == ("import.concurrent_create", 409)
+    # Rows 10-14 hold them; the part of rows 7, 9 and 10 is the first to show one.
+    assert caught.value.extra == {"rows": [10]}
+    assert "第10行的企业已由他人录入台账" in (caught.value.detail or "")
+    assert digest(session, tables) == before
+
+
+@pytest.mark.parametrize(
+    ("known", "planned_by_reader"),
+    [
+        (range(0), [1, 2, 3, 4, 5, 6]),  # a first import: the reader plans every row
+        (range(1, 7), []),  # a re-import: none, the part comes as read
+        (range(2, 5), [1, 5, 6]),  # a part of both
+    ],
+)
+def test_the_reader_plans_only_enterprises_the_ledger_did_not_hold(
+    session: Session, known: range, planned_by_reader: list[int]
+) -> None:
+    rows = _rows(6)
+    rows[2]["成立日期"] = "2021-02-30"  # a parse error in the part
+    items = list(
+        roster.stream(
+            W.roster_xlsx(rows),
+            "名单.xlsx",
+            reference_service.vocabulary(session),
+            data_year=2024,
+            part_rows=10,
+        )
+    )
+    found, part = items[0], items[1]
+    assert isinstance(found, roster.Found)
+    assert isinstance(part, roster.Part)
+    tiers = {
+        t.code: plan.TierInfo(t.code, t.name, t.validity_years)
+        for t in reference_service.tiers(session)
+    }
+    base = plan.Context(
+        data_year=2024,
+        tiers=tiers,
+        district_names={d.code: d.name for d in reference_service.vocabulary(session).districts},
+        lengths=imports._text_lengths(),
+    )
+    codes = guess.CodeSet(rows[i - 1]["统一社会信用代码"] for i in known)
+    by_row = {r.row - 3: r for r in part.rows}  # data row i is sheet row i + 3
+
+    got = guess.guess(found, part, guess.Guessing(base, codes))
+
+    if not planned_by_reader:
+        assert got is part
+        return
+    assert isinstance(got, guess.GuessedPart)
+    assert got.keys == guess.keys(part)
+    assert got.known == [r for r in part.rows if r.row - 3 in known]
+    assert got.error_rows == [6]
+    # Its lines are what the caller's planning of those rows as new enterprises gives.
+    new = [by_row[i] for i in planned_by_reader if i in by_row]
+    expected = [
+        lines.from_plan(p) for p in plan.build(new, {}, plan.with_header(base, found)).lines
+    ]
+    assert [ln.row for ln in expected] == [i + 3 for i in planned_by_reader if i != 3]
+    assert got.lines == expected
+    assert [(ln.row, ln.action) for ln in lines.decode(got.blob)] == sorted(
+        [(ln.row, ln.action) for ln in expected] + [(6, "error")]
+    )
