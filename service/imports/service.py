@@ -1164,25 +1164,26 @@ def _claim(session: Session, batch: ImportBatch, expected: str, status: str) -> 
 
 
 def _stale(rows: list[int]) -> LedgerError:
-    shown = "、".join(str(r) for r in rows[:20]) + ("等" if len(rows) > 20 else "")
-    return LedgerError(
+    return _conflict(
+        rows,
         "import.stale_preview",
         "台账已变化，请重新预览",
-        409,
-        f"预览之后，第{shown}行对应的企业已被修改：请重新预览",
-        extra={"rows": rows[:200]},
+        "预览之后，第{rows}行对应的企业已被修改：请重新预览",
     )
 
 
 def _raced(rows: list[int]) -> LedgerError:
-    shown = "、".join(str(r) for r in rows[:20]) + ("等" if len(rows) > 20 else "")
-    return LedgerError(
+    return _conflict(
+        rows,
         "import.concurrent_create",
         "台账在导入期间已变化，请重新导入",
-        409,
-        f"导入期间，第{shown}行的企业已由他人录入台账：本次导入未写入任何数据，请重新导入",
-        extra={"rows": rows[:200]},
+        "导入期间，第{rows}行的企业已由他人录入台账：本次导入未写入任何数据，请重新导入",
     )
+
+
+def _conflict(rows: list[int], code: str, title: str, detail: str) -> LedgerError:
+    shown = "、".join(str(r) for r in rows[:20]) + ("等" if len(rows) > 20 else "")
+    return LedgerError(code, title, 409, detail.format(rows=shown), extra={"rows": rows[:200]})
 
 
 def _decode(values: dict[str, Any]) -> dict[str, Any]:
