@@ -97,8 +97,12 @@ class Guessing:
 
 
 def guess(found: Found, part: Part, how: Guessing) -> GuessedPart | Part:
-    known = how.known
-    new = [r for r in part.rows if r.credit_code not in known] if known else part.rows
+    new = part.rows
+    held: list[RosterRow] = []  # rows of enterprises the ledger holds, for the caller
+    if how.known:  # one pass, one digest a row
+        new = []
+        for r in part.rows:
+            (held if r.credit_code in how.known else new).append(r)
     if not new:
         return part
     plan = plan_core.build(new, {}, plan_core.with_header(how.base, found))
@@ -108,7 +112,7 @@ def guess(found: Found, part: Part, how: Guessing) -> GuessedPart | Part:
     chunk.sort(key=lambda line: line.row)
     return GuessedPart(
         keys(part),
-        [r for r in part.rows if r.credit_code in known] if len(new) < len(part.rows) else [],
+        held,
         lines,
         plan.errors,
         plan.warnings,
