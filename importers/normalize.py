@@ -73,7 +73,13 @@ def cell_text(value: Cell) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e21:
             return str(int(value))
-        return format(value, ".15g")
+        text = format(value, ".15g")
+        # Rounded to 15 digits it may become whole (999999999999999.5 gives "1e+15"): shown
+        # as the whole number is, so reading the text back shows the same text.
+        rounded = float(text)
+        if rounded.is_integer() and abs(rounded) < 1e21:
+            return str(int(rounded))
+        return text
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
     if isinstance(value, dt.date | dt.time):
