@@ -3,13 +3,13 @@ reader's process encodes them too, see `guess`)."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from service.imports.packing import pack, unpack
 from service.imports.plan import PlanLine
 
 
@@ -83,11 +83,11 @@ def encode(lines: Sequence[Line]) -> bytes:
         ]
     )
     diffs = "\n".join([line.diffs_json for line in lines if line.diffs_json]).encode()
-    return zlib.compress(head + b"\n" + diffs, 1)
+    return pack(head + b"\n" + diffs)
 
 
 def decode(blob: bytes) -> list[Line]:
-    head, sep, rest = zlib.decompress(blob).partition(b"\n")
+    head, sep, rest = unpack(blob).partition(b"\n")
     rows = orjson.loads(head)
     if not sep:  # stored before the diffs were kept apart: each one a string in its line
         return [Line(r, a, c, n, e, f, p or {}, d) for r, a, c, n, e, f, p, d in rows]

@@ -20,7 +20,7 @@ BATCH_STATUSES = (
     "failed",
 )
 LINE_ACTIONS = ("create", "update", "unchanged", "error")
-# Plan lines are stored this many to a chunk row (zlib-compressed JSON).
+# Plan lines are stored this many to a chunk row (compressed JSON, see packing.py).
 CHUNK_LINES = 1000
 
 

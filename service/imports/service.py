@@ -18,7 +18,6 @@ import os
 import socket
 import threading
 import uuid
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -52,6 +51,7 @@ from service.imports import plan as plan_core
 from service.imports.guess import CodeSet, GuessedPart
 from service.imports.lines import Line
 from service.imports.models import CHUNK_LINES, ImportBatch, ImportBatchChunk
+from service.imports.packing import pack, unpack
 from service.ladder import compliance
 from service.ladder.models import Designation
 from service.reference import service as reference_service
@@ -175,7 +175,7 @@ def _dumps(value: Any) -> str:
 
 
 def _loads(blob: bytes | None) -> Any:
-    return orjson.loads(zlib.decompress(blob)) if blob else None
+    return orjson.loads(unpack(blob)) if blob else None
 
 
 def _chunk_rows(
@@ -479,7 +479,7 @@ class _Writer:
         )
         self.written += len(todo)
         report("written", self.written, 0)
-        return zlib.compress(_dumps(undo).encode(), 1)
+        return pack(_dumps(undo).encode())
 
 
 def _preview(
@@ -1386,7 +1386,7 @@ def _write(
         session.execute(
             sa.update(_C)
             .where(_C.c.id == chunk_id)
-            .values(undo=zlib.compress(_dumps(undo).encode(), 1), updated_at=now)
+            .values(undo=pack(_dumps(undo).encode()), updated_at=now)
         )
         written += len(todo)
         report("written", written, total)

@@ -180,15 +180,16 @@ def test_a_row_crosses_to_the_caller_exactly(
 def test_a_reader_over_its_memory_limit_refuses_the_file(vocab: Vocabulary) -> None:
     # Below what the reader has mapped already (a fork server's child starts at about 36 MB):
     # its first large allocation fails (MemoryError, or python-calamine's abort), and the
-    # caller, whose memory is untouched, refuses the file.
-    data = W.roster_xlsx([W.good_row(i) for i in range(1, 201)])
+    # caller, whose memory is untouched, refuses the file. 2 000 rows: a file of 200 could
+    # be read within heap the fork server's imports had freed, without a new allocation.
+    data = W.roster_xlsx([W.good_row(i) for i in range(1, 2001)])
     with pytest.raises(ImportFileError) as info:
         list(offload.stream(data, "名单.xlsx", vocab, data_year=2024, memory_limit=16 << 20))
     assert info.value.code == E.READER_FAILED
     assert _readers() == []
     # The same file reads in full under the default limit.
     items = list(offload.stream(data, "名单.xlsx", vocab, data_year=2024))
-    assert sum(len(i.rows) for i in items if isinstance(i, roster.Part)) == 200
+    assert sum(len(i.rows) for i in items if isinstance(i, roster.Part)) == 2000
 
 
 def _tagged(found: roster.Found, part: roster.Part, tag: str) -> tuple[Any, ...]:

@@ -16,6 +16,7 @@ from service.audit.display import display
 from service.enterprises import credit_code
 from service.enterprises.credit_code import ALPHABET, check, check_character, normalize
 from service.imports import guess, plan
+from service.imports.packing import pack, unpack
 
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00a0", "\u3000"}
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
@@ -112,7 +113,17 @@ def test_plan_json_is_the_text_the_stdlib_writes(value: object) -> None:
 
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     assert _dumps(value) == text
-    assert _loads(zlib.compress(text.encode())) == value
+    assert _loads(pack(text.encode())) == value
+    assert _loads(zlib.compress(text.encode())) == value  # an undo record stored before zstd
+
+
+@given(st.binary(max_size=5000))
+@example(b"")
+@example(b"\x28\xb5\x2f\xfd")  # a zstd magic number as content
+@example(b"x\x9c")  # a zlib header as content
+def test_a_chunk_packs_and_unpacks_to_itself_and_old_zlib_chunks_still_read(data: bytes) -> None:
+    assert unpack(pack(data)) == data
+    assert unpack(zlib.compress(data, 1)) == data
 
 
 _diffs = st.dictionaries(
