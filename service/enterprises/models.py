@@ -72,10 +72,11 @@ class AnnualFigures(TimestampedTable, table=True):
     """One enterprise's figures for one fiscal year, in 万元: the inputs the criteria need."""
 
     __tablename__ = "annual_figures"
+    # The unique key's index serves lookups by enterprise: no index of its own.
     __table_args__ = (sa.UniqueConstraint("enterprise_id", "year"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    enterprise_id: int = Field(foreign_key="enterprise.id", index=True, ondelete="CASCADE")
+    enterprise_id: int = Field(foreign_key="enterprise.id", ondelete="CASCADE")
     year: int
     operating_revenue: Decimal | None = money_column()
     main_business_revenue: Decimal | None = money_column()

@@ -98,12 +98,13 @@ class LadderAnomaly(TimestampedTable, table=True):
     __tablename__ = "ladder_anomaly"
     __table_args__ = (
         sa.CheckConstraint(_in("kind", ANOMALY_KINDS), name="kind"),
+        # Its index serves lookups by designation: no index of its own.
         sa.UniqueConstraint("designation_id", "kind", "occurred_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True, ondelete="CASCADE")
-    designation_id: int = Field(foreign_key="designation.id", index=True, ondelete="CASCADE")
+    designation_id: int = Field(foreign_key="designation.id", ondelete="CASCADE")
     tier_code: str = Field(foreign_key="tier.code", max_length=32)
     kind: str = Field(max_length=40, index=True)
     occurred_on: date
