@@ -116,3 +116,24 @@ def _processed(values: Sequence[Any], process: Callable[[Any], Any], *, reuse: b
 
 
 _MISSING = object()
+
+
+def reserve_ids(session: Session, table: sa.Table, n: int) -> list[int]:
+    """`n` new ids for rows the caller inserts into `table` itself (its primary key `id`), so
+    that it never reads its own inserts back to learn them.
+
+    PostgreSQL: drawn from the column's sequence, as a default would draw them. SQLite: the
+    ids above the largest, which SQLite would give the same rows; the caller's transaction must
+    already have written (an import has: its batch row), so it holds the database's write lock
+    and no other connection inserts into `table` before it commits."""
+    if n <= 0:
+        return []
+    conn = session.connection()
+    name = table.name
+    if conn.dialect.name == "postgresql":
+        drawn = sa.text(
+            "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+        )
+        return list(conn.execute(drawn, {"t": name, "n": n}).scalars())
+    top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+    return list(range(top + 1, top + 1 + n))

@@ -35,10 +35,9 @@ from importers.vocab import Vocabulary
 from service.access.actor import SYSTEM, Actor
 from service.audit import service as audit_service
 from service.audit.models import AuditEvent
-from service.bulk import RawJSON, insert_rows
+from service.bulk import RawJSON, insert_rows, reserve_ids
 from service.db import (
     PLANNER_STATS_ROWS,
-    planned_per_call,
     refresh_planner_statistics,
     utcnow,
 )
@@ -1493,6 +1492,8 @@ def _write_chunk(
         "designations_created": [],
     }
     if creates:
+        # Ids given, not read back (no RETURNING in an executemany): 0.3 s of 100 000 rows.
+        new_ids = reserve_ids(session, _E, len(creates))
         stamp = {"created_at": now, "updated_at": now}
         _insert_dicts(
             session,
@@ -1500,19 +1501,13 @@ def _write_chunk(
             [
                 _ENTERPRISE_BASE
                 | _decode(line.payload["enterprise"])
-                | {"credit_code": line.credit_code}
+                | {"id": eid, "credit_code": line.credit_code}
                 | stamp
-                for line in creates
+                for line, eid in zip(creates, new_ids, strict=True)
             ],
         )
-        # No RETURNING: the ids come back by credit code, the enterprise's natural key.
-        new_codes = [line.credit_code for line in creates]
-        with planned_per_call(session):  # the table grows chunk by chunk
-            for code, eid in session.execute(
-                sa.select(_E.c.credit_code, _E.c.id).where(_E.c.credit_code.in_(new_codes))
-            ):
-                ids[code] = eid
-        undo["created"] = [[line.row, ids[line.credit_code]] for line in creates]
+        ids.update(zip([line.credit_code for line in creates], new_ids, strict=True))
+        undo["created"] = [[line.row, eid] for line, eid in zip(creates, new_ids, strict=True)]
 
     updates: list[tuple[int, dict[str, Any]]] = []
     for line in todo:
@@ -1581,6 +1576,8 @@ def _write_chunk(
                 before["updated_at"] = old["updated_at"].isoformat()
                 undo["designations"].append([line.row, spec["id"], before])
     _insert_dicts(session, _F, fig_inserts)
+    for row, did in zip(des_inserts, reserve_ids(session, _D, len(des_inserts)), strict=True):
+        row["id"] = did  # for their designate events, without reading them back
     _insert_dicts(session, _D, des_inserts)
     if des_inserts:
         # Each enterprise is on one line of a batch, so its designations with this source are

@@ -493,30 +493,17 @@ def record_first_designations(
     session: Session, designations: Sequence[Mapping[str, Any]], *, source: str
 ) -> dict[str, int]:
     """`record_bulk_designations` for enterprises a roster import just created, each with the
-    one designation given here as written (enterprise_id, tier_code, designated_on,
-    valid_until, status, revoked_on, document_no): that is each one's whole ladder, so only the
-    designations' ids are read back, not their values (about 0.8 s of 100 000)."""
-    d = Designation
-    ids: dict[int, int] = {}
-    eids = [row["enterprise_id"] for row in designations]
-    for start in range(0, len(eids), 900):
-        ids.update(
-            (eid, did)
-            for did, eid in session.execute(
-                sa.select(d.id, d.enterprise_id).where(
-                    d.enterprise_id.in_(eids[start : start + 900]),  # type: ignore[attr-defined]
-                    d.source == source,  # type: ignore[arg-type]
-                )
-            )
-        )
+    one designation given here as written (id, enterprise_id, tier_code, designated_on,
+    valid_until, status, revoked_on, document_no): that is each one's whole ladder, so nothing
+    is read back (reading the designations back took about 0.8 s of 100 000, their ids alone
+    0.4 s)."""
     ranks = dict(session.execute(sa.select(Tier.code, Tier.rank)).all())
     held: dict[int, list[tuple[lifecycle.Held, str]]] = {}
     new: list[tuple[Any, ...]] = []
     for row in designations:
-        eid, tier, on, until = (
-            row[k] for k in ("enterprise_id", "tier_code", "designated_on", "valid_until")
+        did, eid, tier, on, until = (
+            row[k] for k in ("id", "enterprise_id", "tier_code", "designated_on", "valid_until")
         )
-        did = ids[eid]
         h = lifecycle.Held(did, tier, ranks[tier], on, until, row["status"], row["revoked_on"])
         held[eid] = [(h, tier)]
         new.append((did, eid, on, until, row["document_no"]))

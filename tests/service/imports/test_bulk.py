@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from service.audit.models import AuditEvent
-from service.bulk import RawJSON, insert_rows
+from service.bulk import RawJSON, insert_rows, reserve_ids
 from service.enterprises.models import AnnualFigures
 from service.ladder.models import Designation
 from tests.factories import make_enterprise
@@ -135,3 +135,32 @@ def test_insert_rows_refuses_rows_of_the_wrong_width(session: Session) -> None:
         insert_rows(session, _F, columns, [(eid, 2020, "x", now, now), (eid, 2021, "x", now)])
     with pytest.raises(ValueError, match="columns"):
         insert_rows(session, _F, columns, [(eid, 2020, "x", now)])
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_reserved_ids_are_new_and_take_inserts_that_name_them(session: Session, n: int) -> None:
+    # A write first, as an import's batch row comes first: on SQLite it holds the write lock.
+    eid = make_enterprise(session).id
+    ids = reserve_ids(session, _F, n)
+    assert len(set(ids)) == n
+    taken = set(session.scalars(sa.select(_F.c.id)))
+    assert not taken & set(ids)
+    now = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    insert_rows(
+        session,
+        _F,
+        ("id", "enterprise_id", "year", "source", "created_at", "updated_at"),
+        [(i, eid, 2000 + k, "test", now, now) for k, i in enumerate(ids)],
+    )
+    # What the table gives the next row without an id never collides with them.
+    session.execute(
+        sa.insert(_F).values(
+            enterprise_id=eid, year=1999, source="test", created_at=now, updated_at=now
+        )
+    )
+    got = dict(
+        session.execute(sa.select(_F.c.year, _F.c.id).where(_F.c.enterprise_id == eid)).all()
+    )
+    assert [got[2000 + k] for k in range(n)] == ids
+    assert got[1999] not in ids
+    assert reserve_ids(session, _F, 2)[0] > max(got.values())
