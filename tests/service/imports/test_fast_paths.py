@@ -7,6 +7,7 @@ import json
 import pickle
 import unicodedata
 import zlib
+from datetime import date
 from decimal import Decimal
 
 from hypothesis import assume, example, given
@@ -237,3 +238,20 @@ def test_a_code_set_holds_what_a_set_holds(members: set[str], others: list[str])
     assert all(code in codes for code in members)
     assert not any(code in codes for code in others if code not in members)
     assert 18 not in codes
+
+
+@given(st.one_of(st.dates(), st.datetimes()))
+@example(date(1, 1, 1))
+@example(date(9999, 12, 31))
+def test_sqlite_date_text_is_what_sqlalchemy_writes(value: date) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import sqlite
+
+    from service.bulk import _is_sqlite_iso_date, _iso_date
+
+    dialect = sqlite.dialect()
+    impl = sa.Date().dialect_impl(dialect)
+    plain = impl.bind_processor(dialect)
+    assert plain is not None
+    assert _is_sqlite_iso_date(impl)
+    assert _iso_date(plain)(value) == plain(value)
