@@ -3,8 +3,13 @@
 Core's `insert(table), [dicts]` builds, type-processes and (with RETURNING) re-reads every row
 in Python; here the statement is compiled once per column set, each value goes through its
 column's own bind processor (so SQLite and PostgreSQL store exactly what the ORM would), and
-the driver gets the rows in one `executemany` — no RETURNING: callers that need ids select them
-back by a natural key.
+the driver gets the rows in one `executemany` — no RETURNING: callers that need ids draw them
+first (`reserve_ids`).
+
+A date or a decimal may also come as the text an import's plan keeps it in (ISO date, decimal
+text), so that an import need not turn every value back into an object only for it to be
+written as text again: PostgreSQL casts such text to the column's type, SQLite's DATE takes it
+checked (`_iso_date`) and its NUMERIC converts it as it converts a Decimal.
 """
 
 from __future__ import annotations
@@ -101,12 +106,18 @@ _SQLITE_DATE_FORMAT = "%(year)04d-%(month)02d-%(day)02d"
 def _iso_date(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """SQLite's DATE text for a date, by `date.isoformat` (the same text for every year 1 to
     9999) where SQLAlchemy fills a format from a dict: a fifth of the time, over the ~300 000
-    dates a 100 000-row import writes. Anything else (a datetime) goes to SQLAlchemy's."""
+    dates a 100 000-row import writes. A date given as ISO text (as an import's plan keeps
+    it) is checked and stored in the same form, as PostgreSQL takes such text for a date.
+    Anything else (a datetime) goes to SQLAlchemy's."""
     date_class = dt.date
+    from_text = dt.date.fromisoformat
 
     def process(value: Any) -> Any:
-        if value.__class__ is date_class:
+        cls = value.__class__
+        if cls is date_class:
             return value.isoformat()
+        if cls is str:
+            return from_text(value).isoformat()
         return proc(value)
 
     return process

@@ -1500,7 +1500,7 @@ def _write_chunk(
             _E,
             [
                 _ENTERPRISE_BASE
-                | _decode(line.payload["enterprise"])
+                | line.payload["enterprise"]  # its dates and decimals as text: bulk takes them
                 | {"id": eid, "credit_code": line.credit_code}
                 | stamp
                 for line, eid in zip(creates, new_ids, strict=True)
@@ -1529,10 +1529,9 @@ def _write_chunk(
         eid = ids[line.credit_code]
         cur = current.get(line.credit_code)
         for year, spec in line.payload.get("figures", {}).items():
-            values = _decode(spec["set"])
             if spec["id"] is None:
                 fig_inserts.append(
-                    values
+                    spec["set"]  # decimals as text, as bulk takes them
                     | {
                         "enterprise_id": eid,
                         "year": int(year),
@@ -1544,6 +1543,7 @@ def _write_chunk(
                 if line.action == "update":
                     undo["figures_created"].append([line.row, eid, int(year)])
             else:
+                values = _decode(spec["set"])
                 old = cur["figures"][int(year)] if cur else {}
                 fig_updates.append((spec["id"], values | {"source": source, "updated_at": now}))
                 before = {k: plan_core.to_json(old[k]) for k in values}

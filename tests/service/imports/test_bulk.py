@@ -164,3 +164,47 @@ def test_reserved_ids_are_new_and_take_inserts_that_name_them(session: Session, 
     assert [got[2000 + k] for k in range(n)] == ids
     assert got[1999] not in ids
     assert reserve_ids(session, _F, 2)[0] > max(got.values())
+
+
+def test_insert_rows_takes_dates_and_decimals_as_the_text_a_plan_keeps(session: Session) -> None:
+    a = make_enterprise(session).id
+    b = make_enterprise(session).id
+    now = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    as_objects = _designations(a, 4, now)
+    as_text = [
+        r
+        | {"designated_on": r["designated_on"].isoformat()}
+        | {"valid_until": r["valid_until"] and r["valid_until"].isoformat()}
+        for r in _designations(b, 4, now)
+    ]
+    for rows in (as_objects, as_text):
+        columns = tuple(rows[0])
+        insert_rows(session, _D, columns, [tuple(r[c] for c in columns) for r in rows])
+    skip = {"id", "enterprise_id"}
+    assert _read(session, _D, _D.c.enterprise_id == b, skip) == _read(
+        session, _D, _D.c.enterprise_id == a, skip
+    )
+
+    columns = ("enterprise_id", "year", "operating_revenue", "rd_expense", "source")
+    stamps = ("created_at", "updated_at")
+    money = [Decimal("223922.8000"), Decimal("0.0001"), Decimal("-12.5000"), Decimal("1E+5")]
+    insert_rows(
+        session,
+        _F,
+        (*columns, *stamps),
+        [(a, 2000 + i, m, None, "test", now, now) for i, m in enumerate(money)]
+        + [(b, 2000 + i, str(m), None, "test", now, now) for i, m in enumerate(money)],
+    )
+    assert _read(session, _F, _F.c.enterprise_id == b, skip) == _read(
+        session, _F, _F.c.enterprise_id == a, skip
+    )
+
+
+def test_insert_rows_refuses_a_date_text_that_is_not_a_date(session: Session) -> None:
+    eid = make_enterprise(session).id
+    now = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    (row,) = _designations(eid, 1, now)
+    row["designated_on"] = "2021-02-30"
+    columns = tuple(row)
+    with pytest.raises((ValueError, sa.exc.DataError)):
+        insert_rows(session, _D, columns, [tuple(row[c] for c in columns)])
