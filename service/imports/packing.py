@@ -20,8 +20,13 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 def pack(data: bytes) -> bytes:
-    # The module-level call makes its own context: safe from the server's worker threads.
-    return zstandard.compress(data, LEVEL)
+    # A compressor of its own (safe from the server's worker threads), streamed out in its
+    # small blocks. The one-shot call allocates the worst case (~1.5 MB a chunk) and shrinks
+    # it; those large blocks coming and going raised glibc's mmap threshold, after which the
+    # heap fragmented: a 100 000-row preview peaked at 204 MB, against 152 MB streamed (and
+    # 160 MB with zlib). The size pledged puts it in the frame, as `unpack` needs.
+    stream = zstandard.ZstdCompressor(level=LEVEL).compressobj(size=len(data))
+    return stream.compress(data) + stream.flush()
 
 
 def unpack(blob: bytes) -> bytes:
