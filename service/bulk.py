@@ -96,11 +96,11 @@ def insert_rows(
     return written
 
 
+_SQLITE_DATE_FORMAT = "%(year)04d-%(month)02d-%(day)02d"  # SQLAlchemy's default for DATE
+
+
 def _is_sqlite_iso_date(impl: Any) -> bool:
     return isinstance(impl, sqlite.DATE) and impl._storage_format == _SQLITE_DATE_FORMAT
-
-
-_SQLITE_DATE_FORMAT = "%(year)04d-%(month)02d-%(day)02d"
 
 
 def _iso_date(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
