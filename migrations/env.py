@@ -43,11 +43,13 @@ def run_migrations(connection: Connection) -> None:
     if connection.dialect.name != "sqlite":
         _configure_and_run(connection)
         return
-    # Batch mode recreates tables: with foreign keys on, that empties ON DELETE CASCADE
-    # children. The pragma only takes effect outside a transaction, so set it first.
+    # Batch mode recreates tables: with foreign keys on, dropping the old table deletes its
+    # ON DELETE CASCADE children. The pragma only takes effect outside a transaction, and the
+    # engine's recipe begins one (BEGIN) before any statement SQLAlchemy runs: so it goes to the
+    # driver directly, and is read back, since a migration run with it on would lose data.
     if connection.in_transaction():
         connection.commit()
-    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    _set_foreign_keys(connection, on=False)
     try:
         _configure_and_run(connection)
         if connection.in_transaction():
@@ -58,7 +60,15 @@ def run_migrations(connection: Connection) -> None:
     finally:
         if connection.in_transaction():
             connection.commit()
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        _set_foreign_keys(connection, on=True)
+
+
+def _set_foreign_keys(connection: Connection, *, on: bool) -> None:
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    if driver.execute("PRAGMA foreign_keys").fetchone()[0] != int(on):
+        raise RuntimeError(f"SQLite would not turn foreign keys {'on' if on else 'off'}")
 
 
 def run_online() -> None:
