@@ -170,9 +170,10 @@ def reserve_ids(session: Session, table: sa.Table, n: int) -> list[int]:
     that it never reads its own inserts back to learn them.
 
     PostgreSQL: drawn from the column's sequence, as a default would draw them. SQLite: the
-    ids above the largest, which SQLite would give the same rows; the caller's transaction must
-    already have written (an import has: its batch row), so it holds the database's write lock
-    and no other connection inserts into `table` before it commits."""
+    ids above the largest the table ever gave (its AUTOINCREMENT sequence, see
+    `db.NEVER_REUSED_IDS`), as SQLite would give them; the caller's transaction must already
+    have written (an import has: its batch row), so it holds the database's write lock and no
+    other connection inserts into `table` before it commits."""
     if n <= 0:
         return []
     conn = session.connection()
@@ -184,5 +185,12 @@ def reserve_ids(session: Session, table: sa.Table, n: int) -> list[int]:
         return list(conn.execute(drawn, {"t": name, "n": n}).scalars())
     # Plain SQL: compiling a select per chunk took longer than SQLite's answer from the b-tree.
     quoted = conn.dialect.identifier_preparer.quote(name)
-    top = conn.exec_driver_sql(f"SELECT max(id) FROM {quoted}").scalar() or 0
+    top = (
+        conn.exec_driver_sql(
+            f"SELECT max(coalesce((SELECT max(id) FROM {quoted}), 0), "
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0))",
+            (name,),
+        ).scalar()
+        or 0
+    )
     return list(range(top + 1, top + 1 + n))

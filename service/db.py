@@ -55,6 +55,13 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value
 
 
+# In a table's __table_args__: on SQLite an id given once is never given again, even after its
+# row is deleted (a reverted import's enterprises, a deleted commissioner). Without it SQLite
+# gives a new row the largest id plus one, and the audit trail, which names rows by id, then
+# showed one enterprise's history on another. PostgreSQL's sequences never reuse an id.
+NEVER_REUSED_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 def money_column(**kw: Any) -> Any:
     """万元 as an exact decimal; 4 places so that a figure given in 元 converts exactly."""
     return Field(default=None, sa_type=sa.Numeric(18, 4), **kw)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from service.db import TimestampedTable, money_column
+from service.db import NEVER_REUSED_IDS, TimestampedTable, money_column
 
 NEED_STATUSES = ("open", "in_progress", "resolved", "cannot_resolve")
 OPEN_NEED_STATUSES = ("open", "in_progress")
@@ -18,7 +18,7 @@ class Commissioner(TimestampedTable, table=True):
     """A person on the roster; never deleted once they have history, only made inactive."""
 
     __tablename__ = "commissioner"
-    __table_args__ = (sa.CheckConstraint("capacity >= 0", name="capacity"),)
+    __table_args__ = (sa.CheckConstraint("capacity >= 0", name="capacity"), NEVER_REUSED_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=60, index=True)

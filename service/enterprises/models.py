@@ -9,7 +9,7 @@ from typing import ClassVar
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from service.db import TimestampedTable, money_column
+from service.db import NEVER_REUSED_IDS, TimestampedTable, money_column
 
 ENTERPRISE_STATUSES = ("active", "moved_out", "deregistered")
 _VERSION = sa.Column("version", sa.Integer, nullable=False, default=1)
@@ -24,6 +24,7 @@ class Enterprise(TimestampedTable, table=True):
         # The list pages' filters with their name order (see the 2026-12-04 migration).
         sa.Index("ix_enterprise_status_name", "status", "name", "id"),
         sa.Index("ix_enterprise_district_status_name", "district_code", "status", "name", "id"),
+        NEVER_REUSED_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -73,7 +74,7 @@ class AnnualFigures(TimestampedTable, table=True):
 
     __tablename__ = "annual_figures"
     # The unique key's index serves lookups by enterprise: no index of its own.
-    __table_args__ = (sa.UniqueConstraint("enterprise_id", "year"),)
+    __table_args__ = (sa.UniqueConstraint("enterprise_id", "year"), NEVER_REUSED_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", ondelete="CASCADE")
@@ -96,7 +97,7 @@ class SavedFilter(TimestampedTable, table=True):
     """A user's named enterprise-list filter (the list page's query string)."""
 
     __tablename__ = "saved_filter"
-    __table_args__ = (sa.UniqueConstraint("user_id", "name"),)
+    __table_args__ = (sa.UniqueConstraint("user_id", "name"), NEVER_REUSED_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")

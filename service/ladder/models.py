@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from service.db import TimestampedTable, UTCDateTime
+from service.db import NEVER_REUSED_IDS, TimestampedTable, UTCDateTime
 
 DESIGNATION_STATUSES = ("valid", "expired", "revoked", "superseded")
 
@@ -33,6 +33,7 @@ class Designation(TimestampedTable, table=True):
             sqlite_where=sa.text("status = 'valid'"),
             postgresql_where=sa.text("status = 'valid'"),
         ),
+        NEVER_REUSED_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -62,6 +63,7 @@ class DesignationEvent(TimestampedTable, table=True):
     __tablename__ = "designation_event"
     __table_args__ = (
         sa.CheckConstraint("kind IN ('designate', 'renew', 'revoke', 'expire')", name="kind"),
+        NEVER_REUSED_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -100,6 +102,7 @@ class LadderAnomaly(TimestampedTable, table=True):
         sa.CheckConstraint(_in("kind", ANOMALY_KINDS), name="kind"),
         # Its index serves lookups by designation: no index of its own.
         sa.UniqueConstraint("designation_id", "kind", "occurred_on"),
+        NEVER_REUSED_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -176,3 +176,63 @@ def test_the_ledger_version_never_goes_back_across_the_audit_id_migration(
                 assert now == last + 1, name
             last = now
         assert migrate.current(engine) == migrate.head()
+
+
+# The head before SQLite's ids were never given out twice (3b8e6f1a9d27).
+BEFORE_NEVER_REUSED_IDS = "7d2f4a9c1e58"
+_NEVER_REUSED = (
+    "enterprise",
+    "designation",
+    "annual_figures",
+    "designation_event",
+    "ladder_anomaly",
+    "commissioner",
+    "saved_filter",
+)
+
+
+def _rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    with engine.connect() as conn:
+        return {
+            table: [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY 1, 2"))]
+            for table in (*_NEVER_REUSED, "enterprise_subsector", "audit_event")
+        }
+
+
+def test_a_deleted_rows_id_is_never_given_again_and_the_migration_keeps_every_row(
+    tmp_path: Path,
+) -> None:
+    """Up across 3b8e6f1a9d27 on a ledger with rows in every table it rebuilds (and their
+    ON DELETE CASCADE children): every row comes through, and an id deleted before the
+    migration, that only the audit trail still names, is not given to a new enterprise."""
+    from service.enterprises.models import Enterprise
+    from service.reference import service as reference_service
+    from tests.factories import make_commissioner, make_designation, make_enterprise, make_figures
+
+    with fresh_database(tmp_path) as engine:
+        migrate.upgrade(engine, BEFORE_NEVER_REUSED_IDS)
+        with Session(engine) as s:
+            reference_service.load(s)
+            firms = [make_enterprise(s) for _ in range(4)]
+            for firm in firms:
+                make_designation(s, firm, tier="specialized_sme")
+                make_figures(s, firm)
+            make_commissioner(s)
+            s.commit()
+            gone = firms[-1].id or 0
+            # As a revert does: the newest enterprise goes, its rows with it (cascade).
+            s.execute(sa.delete(Enterprise).where(Enterprise.id == gone))  # type: ignore[arg-type]
+            s.commit()
+        before = _rows(engine)
+        assert all(before[t] for t in ("enterprise", "designation", "designation_event"))
+
+        migrate.upgrade(engine)
+        assert _rows(engine) == before
+        with Session(engine) as s:
+            assert make_enterprise(s).id == gone + 1  # not `gone` again
+            s.commit()
+
+        migrate.downgrade(engine, BEFORE_NEVER_REUSED_IDS)
+        after_down = _rows(engine)
+        migrate.upgrade(engine)
+        assert _rows(engine) == after_down

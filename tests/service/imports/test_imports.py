@@ -291,6 +291,36 @@ def test_revert_keeps_a_row_edited_after_the_import(session: Session, uploads: P
     assert by_code(session, data_rows[0]["统一社会信用代码"]) is None
 
 
+def test_a_reverted_imports_ids_are_never_given_out_again(session: Session, uploads: Path) -> None:
+    # SQLite gave a new row the largest id plus one: after a revert, the next import's
+    # enterprises took the reverted ones' ids, and each showed the other's history.
+    first_rows = rows(3)
+    first = preview(session, MANAGER, W.roster_xlsx(first_rows), uploads)
+    imports.commit(session, MANAGER, first.id)
+    gone = [by_code(session, r["统一社会信用代码"]).id for r in first_rows]  # type: ignore[union-attr]
+    imports.revert(session, MANAGER, first.id)
+
+    for way in ("review", "direct"):
+        new_rows = rows(3)
+        data = W.roster_xlsx(new_rows)
+        if way == "review":
+            imports.commit(session, MANAGER, preview(session, MANAGER, data, uploads).id)
+        else:
+            imports.import_now(
+                session, MANAGER, filename="名单.xlsx", data=data, today=TODAY, uploads_dir=uploads
+            )
+        for r in new_rows:
+            firm = by_code(session, r["统一社会信用代码"])
+            assert firm is not None
+            assert firm.id > max(gone)
+            history = session.scalars(
+                sa.select(AuditEvent).where(AuditEvent.enterprise_id == firm.id)
+            ).all()
+            assert [(h.action, h.entity_repr) for h in history] == [("import.create", firm.name)]
+    manual = make_enterprise(session)
+    assert (manual.id or 0) > max(gone)
+
+
 # ---- scope and approval ---------------------------------------------------------------------
 
 
