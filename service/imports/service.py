@@ -173,6 +173,11 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _packed(value: Any) -> bytes:
+    """An undo record as its chunk stores it; `_loads` reads it back."""
+    return pack(_dumps(value).encode())
+
+
 def _loads(blob: bytes | None) -> Any:
     return orjson.loads(unpack(blob)) if blob else None
 
@@ -478,7 +483,7 @@ class _Writer:
         )
         self.written += len(todo)
         report("written", self.written, 0)
-        return pack(_dumps(undo).encode())
+        return _packed(undo)
 
 
 def _preview(
@@ -1383,9 +1388,7 @@ def _write(
             raise _stale(stale)
         undo = _write_lines(session, actor, batch, todo, current, tiers, now)
         session.execute(
-            sa.update(_C)
-            .where(_C.c.id == chunk_id)
-            .values(undo=pack(_dumps(undo).encode()), updated_at=now)
+            sa.update(_C).where(_C.c.id == chunk_id).values(undo=_packed(undo), updated_at=now)
         )
         written += len(todo)
         report("written", written, total)
